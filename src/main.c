@@ -1,0 +1,431 @@
+/* main: options, daemonizing, the pidfile, signals and the loop. Everything else lives in
+ * libprimgr.a. Exit codes: 0 ok, 1 runtime error, 64 usage, 78 bad configuration. */
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "log.h"
+#include "metrics.h"
+#include "refresh.h"
+#include "server.h"
+#include "state.h"
+#include "topology.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+enum { OPT_PRINT_CONFIG = 256, OPT_PIDFILE, OPT_ALLOW_ROOT };
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "check-config", no_argument, NULL, 't' },
+	{ "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static struct {
+	const char *config_path;
+	bool check, print, foreground, allow_root;
+	const char *pidfile;
+	int verbose;
+} opt = { .config_path = CONFIG_DEFAULT_PATH };
+
+static struct config cfg;
+static struct identity identity;
+static bool pidfile_written;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: primgr [OPTION]...            run the daemon\n"
+		"       primgr ctl drain|maint|ready|show [-c FILE]\n"
+		"       primgr status [-c FILE] [--host URL] [--json]\n"
+		"\n"
+		"Tells haproxy and scripts which PostgreSQL node of a repmgr cluster is the primary\n"
+		"the cluster agrees on (agent-check and HTTP).\n"
+		"\n"
+		"  -c, --config FILE    configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+		"  -t, --check-config   check the configuration and exit\n"
+		"      --print-config   print the effective configuration (with defaults) and exit\n"
+		"  -f, --foreground     stay in the foreground\n"
+		"      --pidfile FILE   write the process id to FILE\n"
+		"  -v, --verbose        log more (repeat for debug)\n"
+		"      --allow-root     run even as root\n"
+		"  -V, --version        print the version and exit\n"
+		"  -h, --help           print this help and exit\n"
+		"\n"
+		"See primgr(8) and primgr.ini(5).\n");
+}
+
+static int verbose_level(int base)
+{
+	int level = base;
+	for (int i = 0; i < opt.verbose && level < LOG_DEBUG; i++)
+		level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG;
+	return level;
+}
+
+static void apply_logging(const struct config *c)
+{
+	enum log_target target = c->log_target;
+
+	/* A daemon has no stderr: send its log to syslog rather than to /dev/null. */
+	if (!opt.foreground)
+		target = LOG_TARGET_SYSLOG;
+	log_open(target, verbose_level(c->log_level), c->log_facility);
+}
+
+/* The keys of one --print-config text as "[section] key" -> value lines. */
+static char *config_text(const struct config *c, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (!f)
+		return NULL;
+	config_print(f, c);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Finds "key = value" of section in an INI text from config_print; NULL if absent. */
+static const char *config_text_find(const char *text, const char *section, const char *key,
+				    size_t *vlen)
+{
+	char sec[96] = "";
+	size_t klen = strlen(key);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		size_t n = strcspn(l, "\n");
+		if (*l == '[') {
+			snprintf(sec, sizeof(sec), "%.*s", (int)n, l);
+		} else if (strcmp(sec, section) == 0 && n > klen + 3 && strncmp(l, key, klen) == 0 &&
+			   strncmp(l + klen, " = ", 3) == 0) {
+			*vlen = n - klen - 3;
+			return l + klen + 3;
+		}
+	}
+	return NULL;
+}
+
+/* Appends to what the "[section] key" of every key whose value differs from a to b, or
+ * that only one of them has. Compares the effective configurations as --print-config
+ * writes them, so every key (and every [peers] entry) is covered without a list here. */
+static void config_changes(const char *a, const char *b, char *what, size_t size)
+{
+	char sec[96] = "", item[192];
+	size_t off = strlen(what);
+	bool full = false;
+
+	for (int pass = 0; pass < 2 && !full; pass++) {
+		const char *from = pass ? b : a, *other = pass ? a : b;
+		for (const char *l = from; l && *l && !full;
+		     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+			size_t n = strcspn(l, "\n"), k = strcspn(l, " =\n"), vlen, olen = 0;
+			const char *v = l + k + 3, *ov;
+			char key[96];
+
+			if (*l == '[') {
+				snprintf(sec, sizeof(sec), "%.*s", (int)n, l);
+				continue;
+			}
+			if (*l == ';' || n == 0 || k + 3 > n || k >= sizeof(key))
+				continue;
+			snprintf(key, sizeof(key), "%.*s", (int)k, l);
+			vlen = n - k - 3;
+			ov = config_text_find(other, sec, key, &olen);
+			/* a changed value is listed once, from the first pass */
+			if (ov && (pass == 1 || (olen == vlen && memcmp(ov, v, vlen) == 0)))
+				continue;
+			snprintf(item, sizeof(item), "%s%s %s", off ? ", " : "", sec, key);
+			if (off + strlen(item) + sizeof(", ...") > size) {
+				snprintf(what + off, size - off, "%s", off ? ", ..." : "...");
+				full = true;
+				continue;
+			}
+			memcpy(what + off, item, strlen(item) + 1);
+			off += strlen(item);
+		}
+	}
+}
+
+/* Keys that only take effect at start: config_needs_restart's (listeners, pidfile), the
+ * identity (read once: who this node is does not change under it) and allow_root (checked
+ * once). Their running values are copied into nw; the names go to what. */
+static bool keep_restart_keys(const struct config *old, struct config *nw, char *what, size_t size)
+{
+	bool differ = config_needs_restart(old, nw, what, size);
+	size_t off = strlen(what);
+	struct {
+		bool changed;
+		const char *name;
+	} more[] = {
+		{ old->node_id != nw->node_id, "[node] node_id" },
+		{ strcmp(old->node_name, nw->node_name) != 0, "[node] node_name" },
+		{ strcmp(old->conninfo, nw->conninfo) != 0, "[node] conninfo" },
+		{ strcmp(old->repmgr_conf, nw->repmgr_conf) != 0, "[node] repmgr_conf" },
+		{ old->allow_root != nw->allow_root, "[server] allow_root" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(more); i++) {
+		if (!more[i].changed)
+			continue;
+		differ = true;
+		snprintf(what + off, size - off, "%s%s", off ? ", " : "", more[i].name);
+		off = strlen(what);
+	}
+	memcpy(nw->http_listen, old->http_listen, sizeof(old->http_listen));
+	nw->nhttp_listen = old->nhttp_listen;
+	memcpy(nw->agent_listen, old->agent_listen, sizeof(old->agent_listen));
+	nw->nagent_listen = old->nagent_listen;
+	memcpy(nw->pidfile, old->pidfile, sizeof(old->pidfile));
+	nw->node_id = old->node_id;
+	memcpy(nw->node_name, old->node_name, sizeof(old->node_name));
+	memcpy(nw->conninfo, old->conninfo, sizeof(old->conninfo));
+	memcpy(nw->repmgr_conf, old->repmgr_conf, sizeof(old->repmgr_conf));
+	nw->allow_root = old->allow_root;
+	return differ;
+}
+
+/* SIGHUP. Parses into a second struct and validates; on error the running configuration
+ * stays (one warning). Otherwise the new values are copied over the running struct in
+ * place: this runs on the loop between callbacks, and what the modules keep beyond one
+ * callback is their own copy (server: its struct config; pg, peers: their settings; a
+ * transfer in flight: curl's copies of the URL and timeouts; the refresh: node URLs, made
+ * again from the rules each cycle), so nothing holds a pointer into a half-written value. */
+static void reload(void)
+{
+	static struct config fresh;
+	char err[512], restart[512], changed[1024] = "";
+	char *before, *after;
+	size_t blen, alen;
+
+	if (!config_load(opt.config_path, &fresh, err, sizeof(err))) {
+		log_msg(LOG_WARNING, "reload refused, the running configuration stays: %s", err);
+		metrics_note_config(false);
+		return;
+	}
+	if (opt.pidfile && !util_strlcpy(fresh.pidfile, opt.pidfile, sizeof(fresh.pidfile)))
+		fresh.pidfile[0] = '\0';    /* cannot happen: it fitted at start */
+	if (keep_restart_keys(&cfg, &fresh, restart, sizeof(restart)))
+		log_msg(LOG_NOTICE, "reload: %s changed: needs a restart to take effect (the "
+			"running values stay until then)", restart);
+	before = config_text(&cfg, &blen);
+	after = config_text(&fresh, &alen);
+	if (before && after)
+		config_changes(before, after, changed, sizeof(changed));
+	free(before);
+	free(after);
+	cfg = fresh;
+	apply_logging(&cfg);
+	server_reconfigure(&cfg);
+	refresh_reconfigure(&cfg);
+	metrics_note_config(true);
+	log_msg(LOG_NOTICE, "configuration reloaded from %s: %s%s", opt.config_path,
+		changed[0] ? "changed " : "", changed[0] ? changed : "no change");
+}
+
+static const char *absolute_config_path(const char *path)
+{
+	char *abs;
+
+	if (path[0] == '/')
+		return path;
+	abs = realpath(path, NULL);
+	if (!abs)
+		fatal(CONFIG_EXIT_CONFIG, "%s: %s", path, strerror(errno));
+	return abs;    /* kept for the life of the process */
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	switch (w->signum) {
+	case SIGHUP:
+		reload();
+		break;
+	default:
+		log_msg(LOG_NOTICE, "%s received, stopping", strsignal(w->signum));
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static void daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		fatal(1, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		fatal(1, "setsid: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fatal(1, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		fatal(1, "chdir /: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fatal(1, "/dev/null: %s", strerror(errno));
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+static void pidfile_write(const char *path)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+
+	if (util_write_file_atomic(path, text, (size_t)n, 0644) < 0)
+		fatal(1, "pidfile %s: %s", path, strerror(errno));
+	pidfile_written = true;
+}
+
+static void parse_options(int argc, char **argv)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:tfvVh", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opt.config_path = optarg;
+			break;
+		case 't':
+			opt.check = true;
+			break;
+		case OPT_PRINT_CONFIG:
+			opt.print = true;
+			break;
+		case 'f':
+			opt.foreground = true;
+			break;
+		case OPT_PIDFILE:
+			opt.pidfile = optarg;
+			break;
+		case 'v':
+			opt.verbose++;
+			break;
+		case OPT_ALLOW_ROOT:
+			opt.allow_root = true;
+			break;
+		case 'V':
+			printf("primgr %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(CONFIG_EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "primgr: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		exit(CONFIG_EXIT_USAGE);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct ev_loop *loop;
+	ev_signal sig_term, sig_int, sig_hup;
+	char err[512];
+
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1, CONFIG_DEFAULT_PATH);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return ctl_status_main(argc - 1, argv + 1, CONFIG_DEFAULT_PATH);
+	parse_options(argc, argv);
+
+	if (!config_load(opt.config_path, &cfg, err, sizeof(err)))
+		fatal(CONFIG_EXIT_CONFIG, "%s", err);
+	metrics_note_config(true);
+	if (opt.pidfile && !util_strlcpy(cfg.pidfile, opt.pidfile, sizeof(cfg.pidfile)))
+		fatal(CONFIG_EXIT_USAGE, "--pidfile: path too long");
+	if (opt.print) {
+		config_print(stdout, &cfg);
+		return 0;
+	}
+	if (opt.check) {
+		/* Like haproxy -c: the file is checked; what it points at may not exist here. */
+		if (topology_read_identity(&cfg, &identity, err, sizeof(err)))
+			printf("%s: configuration ok (node %d \"%s\")\n", opt.config_path,
+			       identity.node_id, identity.node_name);
+		else
+			printf("%s: configuration ok\nwarning: %s (the daemon will not start "
+			       "without its identity)\n",
+			       opt.config_path, err);
+		return 0;
+	}
+	if (!topology_read_identity(&cfg, &identity, err, sizeof(err)))
+		fatal(CONFIG_EXIT_CONFIG, "%s", err);
+	if (geteuid() == 0 && !cfg.allow_root && !opt.allow_root)
+		fatal(1, "refusing to run as root: run as the postgres user, or set "
+			 "[server] allow_root = true or pass --allow-root");
+
+	signal(SIGPIPE, SIG_IGN);
+	/* SIGHUP reads the file again, after daemonize's chdir("/"). */
+	opt.config_path = absolute_config_path(opt.config_path);
+	if (!opt.foreground)
+		daemonize();
+	apply_logging(&cfg);
+	if (cfg.pidfile[0])
+		pidfile_write(cfg.pidfile);
+
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (!loop)
+		fatal(1, "cannot initialise the event loop");
+	server_set_realprimary(refresh_real_primary, refresh_real_primary_cancel);
+	metrics_set_realprimary(refresh_real_primary);
+	if (!server_start(loop, &cfg, err, sizeof(err)))
+		fatal(1, "%s", err);
+	if (!refresh_start(loop, &cfg, &identity, err, sizeof(err)))
+		fatal(1, "%s", err);
+
+	ev_signal_init(&sig_term, signal_cb, SIGTERM);
+	ev_signal_init(&sig_int, signal_cb, SIGINT);
+	ev_signal_init(&sig_hup, signal_cb, SIGHUP);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_signal_start(loop, &sig_hup);
+
+	log_msg(LOG_NOTICE, "primgr %s started: node %d \"%s\", config %s", PACKAGE_VERSION,
+		identity.node_id, identity.node_name, opt.config_path);
+	ev_run(loop, 0);
+
+	server_stop();
+	refresh_stop();
+	state_shutdown();
+	if (pidfile_written)
+		unlink(cfg.pidfile);
+	log_msg(LOG_NOTICE, "stopped");
+	log_close();
+	return 0;
+}

@@ -1,0 +1,393 @@
+#include "metrics.h"
+
+#include <string.h>
+
+#include "consensus.h"
+#include "refresh.h"
+#include "state.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+struct metrics metrics = { .realprimary_claims = -1 };
+
+/* The scrape's own place in the /realPrimary fan-out's waiter list. */
+static void (*realprimary_start)(struct rp_waiter *w);
+static struct rp_waiter scrape_waiter;
+static int64_t scrape_kick_wall_ms;
+
+/* Every code primgr sends; the last slot is "anything else". */
+static const int http_codes[METRICS_HTTP_CODES - 1] = {
+	200, 202, 400, 404, 405, 408, 414, 431, 500, 503, 505, 509, 504,
+};
+
+static const char *endpoint_names[EP_COUNT] = {
+	[EP_STATE] = "state",     [EP_PRIMARY] = "primary", [EP_REALPRIMARY] = "realPrimary",
+	[EP_REPLICA] = "replica", [EP_HEALTH] = "health",   [EP_CLUSTER] = "cluster",
+	[EP_METRICS] = "metrics", [EP_OPTIONS] = "options", [EP_OTHER] = "other",
+};
+
+/* Upper bounds of the refresh duration buckets, in milliseconds. */
+static const int64_t refresh_bounds_ms[METRICS_REFRESH_BUCKETS] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+};
+
+int metrics_code_index(int code)
+{
+	for (int i = 0; i < METRICS_HTTP_CODES - 1; i++)
+		if (http_codes[i] == code)
+			return i;
+	return METRICS_HTTP_CODES - 1;
+}
+
+int metrics_code_at(int index)
+{
+	return index >= 0 && index < METRICS_HTTP_CODES - 1 ? http_codes[index] : 0;
+}
+
+void metrics_count_http(enum metrics_endpoint ep, int code)
+{
+	if ((unsigned)ep >= EP_COUNT)
+		ep = EP_OTHER;
+	metrics.http_requests[ep][metrics_code_index(code)]++;
+}
+
+void metrics_count_agent(const char *line)
+{
+	const char *hash = strchr(line, '#');
+	size_t n = hash ? (size_t)(hash - line) : strlen(line);
+
+	/* The admin word wins: "down drain #db-down" is a drain answer. */
+	if (memmem(line, n, "maint", 5))
+		metrics.agent_maint++;
+	else if (memmem(line, n, "drain", 5))
+		metrics.agent_drain++;
+	else if (strncmp(line, "up", 2) == 0)
+		metrics.agent_up++;
+	else
+		metrics.agent_down++;
+}
+
+void metrics_observe_refresh(int64_t ms)
+{
+	int i = 0;
+
+	while (i < METRICS_REFRESH_BUCKETS && ms > refresh_bounds_ms[i])
+		i++;
+	metrics.refresh_bucket[i]++;   /* per bucket here; made cumulative when written */
+	metrics.refresh_count++;
+	metrics.refresh_sum_s += (double)ms / 1000.0;
+}
+
+void metrics_set_realprimary_claims(int claims)
+{
+	metrics.realprimary_claims = claims;
+	metrics.realprimary_wall_ms = util_wall_ms();
+}
+
+void metrics_note_config(bool ok)
+{
+	int64_t now = util_wall_ms();
+
+	if (!metrics.start_wall_ms) {
+		metrics.start_wall_ms = now;
+	} else if (ok) {
+		metrics.reloads_ok++;
+	} else {
+		metrics.reloads_failed++;
+	}
+	metrics.reload_failed = !ok;
+	if (ok)
+		metrics.config_ok_wall_ms = now;
+}
+
+static void scrape_done_cb(struct rp_waiter *w, const struct realprimary_result *r)
+{
+	/* the count is recorded by the fan-out itself (metrics_set_realprimary_claims) */
+	(void)w;
+	(void)r;
+}
+
+void metrics_set_realprimary(void (*start)(struct rp_waiter *w))
+{
+	realprimary_start = start;
+	scrape_waiter.cb = scrape_done_cb;
+}
+
+/* Starts a fan-out for the next scrape when none runs (a waiter in the list has next set)
+ * and the last one is older than refresh_interval. */
+static void scrape_kick(const struct config *cfg)
+{
+	int64_t now = util_wall_ms(), last = metrics.realprimary_wall_ms;
+
+	if (!realprimary_start || scrape_waiter.next)
+		return;
+	if (scrape_kick_wall_ms > last)
+		last = scrape_kick_wall_ms;
+	if (last && now - last < (int64_t)cfg->refresh_interval_ms)
+		return;
+	scrape_kick_wall_ms = now;
+	realprimary_start(&scrape_waiter);
+}
+
+/* A label value with Prometheus escaping (backslash, double quote, newline). */
+static bool put_label(struct buf *out, const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		const char *esc = *p == '\\'   ? "\\\\"
+				  : *p == '"'  ? "\\\""
+				  : *p == '\n' ? "\\n"
+						: NULL;
+
+		if (!(esc ? buf_append(out, esc, 2) : buf_append(out, p, 1)))
+			return false;
+	}
+	return true;
+}
+
+static bool head(struct buf *out, const char *name, const char *type, const char *help)
+{
+	return buf_printf(out, "# HELP primgr_%s %s\n# TYPE primgr_%s %s\n", name, help, name,
+			  type);
+}
+
+static bool gauge(struct buf *out, const char *name, const char *help, double v)
+{
+	return head(out, name, "gauge", help) && buf_printf(out, "primgr_%s %.15g\n", name, v);
+}
+
+static bool counter(struct buf *out, const char *name, const char *help, uint64_t v)
+{
+	return head(out, name, "counter", help) &&
+	       buf_printf(out, "primgr_%s %llu\n", name, (unsigned long long)v);
+}
+
+static bool format_verdict(struct buf *out, const struct snapshot *s, enum verdict v)
+{
+	static const enum verdict all[] = { VERDICT_PRIMARY, VERDICT_STANDBY, VERDICT_DOWN,
+					    VERDICT_UNKNOWN };
+	bool ok = head(out, "verdict", "gauge", "1 for the verdict a request sees now.");
+
+	for (size_t i = 0; ok && i < ARRAY_SIZE(all); i++)
+		ok = buf_printf(out, "primgr_verdict{state=\"%s\"} %d\n",
+				consensus_verdict_name(all[i]), all[i] == v);
+	return ok && gauge(out, "votes", "Votes for this node as primary in the last refresh.",
+			   s->c.votes) &&
+	       gauge(out, "quorum", "Votes needed (N/2 + 1).", s->c.quorum) &&
+	       gauge(out, "voters", "Voters in scope (N).", s->c.voters) &&
+	       gauge(out, "db_up", "1 when the last probe of the local database succeeded.",
+		     s->db_up) &&
+	       gauge(out, "in_recovery", "1 when the local database is a standby.",
+		     s->in_recovery) &&
+	       gauge(out, "timeline", "Timeline of the local database.", s->timeline);
+}
+
+static bool format_peers(struct buf *out, const struct snapshot *s)
+{
+	bool ok = head(out, "peer_up", "gauge",
+		       "1 when the peer's /primary answered in the last refresh.");
+
+	for (size_t i = 0; ok && i < s->nnodes; i++) {
+		const struct node_view *nv = &s->nodes[i];
+		if (nv->vote.status == PEER_UNPOLLED)
+			continue;
+		ok = buf_printf(out, "primgr_peer_up{node=\"") && put_label(out, nv->node.name) &&
+		     buf_printf(out, "\"} %d\n", nv->vote.status != PEER_UNREACHABLE);
+	}
+	ok = ok && head(out, "peer_reply_seconds", "gauge",
+			"Time the peer's /primary took in the last refresh.");
+	for (size_t i = 0; ok && i < s->nnodes; i++) {
+		const struct node_view *nv = &s->nodes[i];
+		if (nv->vote.status == PEER_UNPOLLED || nv->reply_ms < 0)
+			continue;
+		ok = buf_printf(out, "primgr_peer_reply_seconds{node=\"") &&
+		     put_label(out, nv->node.name) &&
+		     buf_printf(out, "\"} %.15g\n", (double)nv->reply_ms / 1000.0);
+	}
+	return ok;
+}
+
+/* Distinct nodes named the active primary by this node's view and by the /primary answers
+ * of the peers it polled in the last refresh; -1 when it polled nobody (a standby, or a
+ * node whose view names another primary). More than one: the repmgr views disagree, as
+ * when an old primary runs again without a rejoin. */
+static int named_primaries(const struct snapshot *s)
+{
+	const char *seen[TOPOLOGY_MAX_NODES + 1];
+	int n = 0;
+	bool polled = false;
+
+	if (s->primary_name[0])
+		seen[n++] = s->primary_name;
+	for (size_t i = 0; i < s->nnodes && n <= TOPOLOGY_MAX_NODES; i++) {
+		const struct peer_vote *v = &s->nodes[i].vote;
+		bool known = false;
+
+		if (v->status == PEER_UNPOLLED)
+			continue;
+		polled = true;
+		if (v->status != PEER_ANSWERED || !v->named_name[0])
+			continue;
+		for (int k = 0; k < n && !known; k++)
+			known = strcmp(seen[k], v->named_name) == 0;
+		if (!known)
+			seen[n++] = v->named_name;
+	}
+	return polled ? n : -1;
+}
+
+static bool format_refresh(struct buf *out)
+{
+	uint64_t cum = 0;
+	bool ok = head(out, "refresh_duration_seconds", "histogram",
+		       "Duration of the refresh cycle (database probe and peer votes).");
+
+	for (int i = 0; ok && i < METRICS_REFRESH_BUCKETS; i++) {
+		cum += metrics.refresh_bucket[i];
+		ok = buf_printf(out, "primgr_refresh_duration_seconds_bucket{le=\"%g\"} %llu\n",
+				(double)refresh_bounds_ms[i] / 1000.0, (unsigned long long)cum);
+	}
+	return ok &&
+	       buf_printf(out, "primgr_refresh_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			  (unsigned long long)metrics.refresh_count) &&
+	       buf_printf(out, "primgr_refresh_duration_seconds_sum %.6f\n",
+			  metrics.refresh_sum_s) &&
+	       buf_printf(out, "primgr_refresh_duration_seconds_count %llu\n",
+			  (unsigned long long)metrics.refresh_count);
+}
+
+static bool format_lag(struct buf *out, const struct snapshot *s, const struct config *cfg,
+		       int64_t now_ms)
+{
+	bool ok = head(out, "replay_lag_seconds", "gauge", "Replay lag of this standby.") &&
+		  (!s->in_recovery || !s->lag_known ||
+		   buf_printf(out, "primgr_replay_lag_seconds %.15g\n",
+			      (double)s->lag_ms / 1000.0));
+
+	ok = ok && head(out, "replay_lag_bytes", "gauge", "WAL received but not yet replayed.") &&
+	     (!s->in_recovery || !s->lag_known ||
+	      buf_printf(out, "primgr_replay_lag_bytes %lld\n", (long long)s->lag_bytes));
+	return ok && head(out, "replica_weight", "gauge", "Replica weight in percent, 0 = down.") &&
+	       (!s->in_recovery || buf_printf(out, "primgr_replica_weight %d\n",
+					      state_replica_weight(s, cfg, now_ms)));
+}
+
+static bool format_http(struct buf *out)
+{
+	bool ok = head(out, "http_requests_total", "counter",
+		       "HTTP responses by endpoint and code.");
+
+	for (int ep = 0; ok && ep < EP_COUNT; ep++) {
+		for (int c = 0; ok && c < METRICS_HTTP_CODES; c++) {
+			uint64_t v = metrics.http_requests[ep][c];
+			int code = metrics_code_at(c);
+			char label[16] = "other";
+
+			if (v == 0)
+				continue;
+			if (code)
+				snprintf(label, sizeof(label), "%d", code);
+			ok = buf_printf(out,
+					"primgr_http_requests_total{endpoint=\"%s\",code=\"%s\"} "
+					"%llu\n",
+					endpoint_names[ep], label, (unsigned long long)v);
+		}
+	}
+	return ok;
+}
+
+static bool format_agent(struct buf *out)
+{
+	return head(out, "agent_answers_total", "counter", "Agent-check replies by word.") &&
+	       buf_printf(out,
+			  "primgr_agent_answers_total{answer=\"up\"} %llu\n"
+			  "primgr_agent_answers_total{answer=\"down\"} %llu\n"
+			  "primgr_agent_answers_total{answer=\"drain\"} %llu\n"
+			  "primgr_agent_answers_total{answer=\"maint\"} %llu\n",
+			  (unsigned long long)metrics.agent_up,
+			  (unsigned long long)metrics.agent_down,
+			  (unsigned long long)metrics.agent_drain,
+			  (unsigned long long)metrics.agent_maint);
+}
+
+static bool format_admin(struct buf *out)
+{
+	enum admin_state a = state_admin();
+	bool ok = head(out, "admin_state", "gauge", "1 for the admin state (primgr ctl).");
+
+	for (int i = ADMIN_READY; ok && i <= ADMIN_MAINT; i++)
+		ok = buf_printf(out, "primgr_admin_state{state=\"%s\"} %d\n",
+				state_admin_name((enum admin_state)i), (int)a == i);
+	return ok;
+}
+
+static bool format_cluster(struct buf *out, const struct snapshot *s)
+{
+	int named = named_primaries(s);
+	bool ok;
+
+	ok = head(out, "named_primaries", "gauge",
+		  "Distinct nodes named the primary by this node's repmgr view and the peers it "
+		  "polled in the last refresh; over 1: the views disagree (split brain).") &&
+	     (named < 0 || buf_printf(out, "primgr_named_primaries %d\n", named));
+	ok = ok && head(out, "realprimary_claims", "gauge",
+			"Nodes claiming to be the primary in the last /realPrimary fan-out: "
+			"Primary, or Unknown with its own vote (a primary database without "
+			"quorum); over 1: split brain.") &&
+	     (metrics.realprimary_claims < 0 ||
+	      buf_printf(out, "primgr_realprimary_claims %d\n", metrics.realprimary_claims));
+	return ok && head(out, "realprimary_timestamp_seconds", "gauge",
+			  "Wall clock time the last /realPrimary fan-out ended.") &&
+	       (!metrics.realprimary_wall_ms ||
+		buf_printf(out, "primgr_realprimary_timestamp_seconds %.3f\n",
+			   (double)metrics.realprimary_wall_ms / 1000.0));
+}
+
+static bool format_config(struct buf *out)
+{
+	return gauge(out, "config_last_reload_successful",
+		     "0 when the last SIGHUP found a bad file (the running configuration stays).",
+		     !metrics.reload_failed) &&
+	       gauge(out, "config_last_reload_success_timestamp_seconds",
+		     "Wall clock time the configuration was last loaded (start or reload).",
+		     (double)metrics.config_ok_wall_ms / 1000.0) &&
+	       head(out, "config_reloads_total", "counter", "SIGHUP reloads by result.") &&
+	       buf_printf(out,
+			  "primgr_config_reloads_total{result=\"ok\"} %llu\n"
+			  "primgr_config_reloads_total{result=\"failed\"} %llu\n",
+			  (unsigned long long)metrics.reloads_ok,
+			  (unsigned long long)metrics.reloads_failed) &&
+	       gauge(out, "start_time_seconds", "Wall clock time the daemon started.",
+		     (double)metrics.start_wall_ms / 1000.0) &&
+	       head(out, "build_info", "gauge", "Always 1; the version is in the label.") &&
+	       buf_printf(out, "primgr_build_info{version=\"") && put_label(out, PACKAGE_VERSION) &&
+	       buf_printf(out, "\"} 1\n");
+}
+
+bool metrics_format(struct buf *out, const struct config *cfg, int64_t now_ms)
+{
+	const struct snapshot *s = state_current();
+	enum verdict v = state_verdict(s, now_ms, cfg->stale_after_ms);
+
+	scrape_kick(cfg);
+	return format_verdict(out, s, v) &&
+	       gauge(out, "snapshot_age_seconds", "Age of the snapshot requests read.",
+		     s->made_ms ? (double)(now_ms - s->made_ms) / 1000.0 : -1) &&
+	       format_peers(out, s) && format_refresh(out) && format_lag(out, s, cfg, now_ms) &&
+	       format_http(out) && format_agent(out) &&
+	       gauge(out, "connections", "Client connections open now.",
+		     (double)metrics.conns_current) &&
+	       counter(out, "connections_accepted_total", "Client connections accepted.",
+		       metrics.conns_accepted) &&
+	       counter(out, "connections_rejected_total",
+		       "Connections closed at once because max_connections was reached.",
+		       metrics.conns_rejected) &&
+	       counter(out, "connections_timed_out_total",
+		       "Connections cut by client_timeout or send_timeout.",
+		       metrics.conns_timed_out) &&
+	       gauge(out, "last_transition_timestamp_seconds",
+		     "Wall clock time of the last verdict change (0 = none yet).",
+		     (double)metrics.last_transition_wall_ms / 1000.0) &&
+	       format_admin(out) && format_cluster(out, s) && format_config(out);
+}

@@ -1,0 +1,46 @@
+/* peers: HTTP to other primgr instances through one libcurl multi handle inside libev.
+ * All peers in parallel, connect and total timeouts, a capped body. Also the pure
+ * parsers of their replies (fuzzed). */
+#ifndef PRIMGR_PEERS_H
+#define PRIMGR_PEERS_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define PEERS_MAX_BODY 4096
+
+struct peer_reply {
+	bool transferred;                  /* false: see error (connect, timeout, too large) */
+	long http_code;
+	char body[PEERS_MAX_BODY + 1];
+	size_t body_len;
+	int64_t ms;                        /* transfer time */
+	char error[96];
+};
+
+typedef void (*peers_done_cb)(struct peer_reply *replies, size_t n, void *arg);
+
+struct peers;
+
+struct peers *peers_new(struct ev_loop *loop, const struct config *cfg);
+void peers_reconfigure(struct peers *p, const struct config *cfg);
+void peers_free(struct peers *p);
+
+/* GETs base_url + path for each of urls[0..n) in parallel; cb runs once with all replies
+ * (same order) when the last transfer ends or times out. Returns false on a setup error. */
+bool peers_fetch(struct peers *p, const char *const *urls, size_t n, const char *path,
+		 peers_done_cb cb, void *arg) WUR;
+
+/* Parses a /primary reply {"Primary": "name", "node_id": N}: true with the name and id
+ * (id 0 when absent); false when malformed or naming nobody. */
+bool peers_parse_primary(const char *body, size_t len, char *name, size_t size, int *id) WUR;
+
+/* Parses a /state reply {"state": "Primary", ...}: true with the state word and node name. */
+bool peers_parse_state(const char *body, size_t len, char *state, size_t ssize,
+		       char *name, size_t nsize) WUR;
+
+#endif

@@ -1,0 +1,738 @@
+/* refresh: the cycle that makes every snapshot, and /realPrimary's shared fan-out.
+ *
+ * One cycle: pg_probe -> admin state file -> node list (this probe's rows, else the last
+ * good list, else the topology cache read at start) -> naming and scope rules -> peers'
+ * /primary (only when the database is up, not in recovery and its view names this node
+ * the active primary: no vote can change any other verdict) -> consensus_decide ->
+ * state_publish. Cycles never overlap: a tick that finds one still running is skipped.
+ * Every step is bounded (db_timeout per pg step, peer_timeout per transfer), so a cycle
+ * always ends.
+ *
+ * When the database is up but repmgr.nodes cannot be read (a statement timeout, a
+ * permission), the last good list stands in (snapshot.from_cache): the peers' votes are
+ * still fresh, so a primary they all name stays Primary.
+ *
+ * /realPrimary asks every other known node's /state (all locations; witnesses are never
+ * Primary and are skipped) through their URLs; this node answers for itself from its own
+ * current snapshot (the verdict a request would see now), which avoids a request to
+ * itself and works whatever its own URL is. */
+#include "refresh.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consensus.h"
+#include "log.h"
+#include "metrics.h"
+#include "peers.h"
+#include "pg.h"
+#include "state.h"
+#include "util.h"
+
+struct cycle {
+	int64_t start_ms;
+	struct pg_probe probe; /* nodes moved out */
+	struct node *nodes;    /* working list, rules applied */
+	size_t nnodes;
+	bool from_cache;
+	struct peer_vote *votes; /* parallel to nodes (NULL when there are none) */
+	size_t *polled;          /* reply i belongs to nodes[polled[i]] */
+	size_t npolled;
+};
+
+static struct {
+	bool started;
+	struct ev_loop *loop;
+	struct config cfg;
+	struct identity id;
+	struct pg *pg;
+	struct peers *peers;
+	ev_timer timer;
+
+	/* the last good node list (rows only) and whether the cache file holds it */
+	struct node *nodes;
+	size_t nnodes;
+	bool cache_dirty;
+	bool cache_failing;
+	char admin_error[160]; /* last admin-state read error, logged once */
+
+	bool running;
+	struct cycle cy;
+	uint64_t seq;
+	int64_t lag_over_since_ms;
+
+	/* /realPrimary */
+	struct rp_waiter *waiters;    /* waiting for the running fan-out */
+	struct rp_waiter *delivering; /* being answered now */
+	bool rp_running;
+	struct node *rp_nodes; /* nodes asked, parallel to the replies */
+	size_t rp_n;
+	ev_timer rp_kick; /* answers from the loop when the fan-out failed */
+} R;
+
+static void copy_cut(char *dst, const char *src, size_t size)
+{
+	if (!util_strlcpy(dst, src, size))
+		return; /* cut: still terminated, good enough for a message */
+}
+
+/* Same row (the fields repmgr.nodes holds; url and in_scope are derived from config). */
+static bool node_same(const struct node *a, const struct node *b)
+{
+	return a->id == b->id && strcmp(a->name, b->name) == 0 && a->type == b->type &&
+	       a->active == b->active && a->upstream_id == b->upstream_id &&
+	       strcmp(a->location, b->location) == 0 && a->priority == b->priority &&
+	       strcmp(a->host, b->host) == 0;
+}
+
+static bool list_same(const struct node *a, size_t na, const struct node *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!node_same(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+static const char *self_location(const struct node *nodes, size_t n)
+{
+	const struct node *self = topology_find(nodes, n, R.id.node_id);
+
+	return self ? self->location : R.id.location;
+}
+
+/* A copy of the last good list with the current naming and scope rules applied. */
+static struct node *working_list(size_t *n)
+{
+	struct node *w;
+
+	*n = 0;
+	if (R.nnodes == 0)
+		return NULL;
+	w = malloc(R.nnodes * sizeof(*w));
+	if (!w)
+		return NULL;
+	memcpy(w, R.nodes, R.nnodes * sizeof(*w));
+	topology_apply_rules(&R.cfg, w, R.nnodes, self_location(w, R.nnodes));
+	*n = R.nnodes;
+	return w;
+}
+
+static void cache_write(void)
+{
+	if (!R.cfg.topology_cache[0] || R.nnodes == 0)
+		return;
+	if (topology_cache_write(R.cfg.topology_cache, R.nodes, R.nnodes) != 0) {
+		if (!R.cache_failing)
+			log_msg(LOG_WARNING, "topology cache %s: cannot write: %m",
+			        R.cfg.topology_cache);
+		R.cache_failing = true;
+		R.cache_dirty = true;
+		return;
+	}
+	if (R.cache_failing)
+		log_msg(LOG_NOTICE, "topology cache %s: written again", R.cfg.topology_cache);
+	R.cache_failing = false;
+	R.cache_dirty = false;
+}
+
+/* The admin state file is read every cycle: `primgr ctl` only writes the file. */
+static void read_admin(void)
+{
+	enum admin_state a;
+	char err[160];
+
+	if (!R.cfg.admin_state_file[0])
+		return;
+	if (!state_admin_read(R.cfg.admin_state_file, &a, err, sizeof(err))) {
+		if (strcmp(err, R.admin_error) != 0)
+			log_msg(LOG_WARNING, "admin state unchanged (%s): %s",
+			        state_admin_name(state_admin()), err);
+		copy_cut(R.admin_error, err, sizeof(R.admin_error));
+		return;
+	}
+	R.admin_error[0] = '\0';
+	state_set_admin(a); /* logs a change itself */
+}
+
+/* Takes this probe's rows as the last good list when they were read. */
+static void cycle_take_rows(struct pg_probe *p)
+{
+	if (p->ok && p->nodes_ok) {
+		if (!list_same(p->nodes, p->nnodes, R.nodes, R.nnodes)) {
+			log_msg(R.nnodes ? LOG_NOTICE : LOG_INFO, "repmgr.nodes: %zu node%s%s",
+			        p->nnodes, p->nnodes == 1 ? "" : "s", R.nnodes ? " (changed)" : "");
+			R.cache_dirty = true;
+		}
+		free(R.nodes);
+		R.nodes = p->nodes;
+		R.nnodes = p->nnodes;
+		p->nodes = NULL;
+		if (R.cache_dirty)
+			cache_write();
+	}
+	free(p->nodes);
+	p->nodes = NULL;
+	p->nnodes = 0;
+}
+
+/* A known lag over max_lag; state_publish dates an unknown lag itself. */
+static bool lag_over(const struct pg_probe *p)
+{
+	return p->ok && p->in_recovery && p->lag_known && p->lag_ms > (int64_t)R.cfg.max_lag_ms;
+}
+
+/* Decides and publishes; replies (parallel to cy->polled) give the transfer times. */
+static void cycle_publish(const struct peer_reply *replies)
+{
+	struct cycle *cy = &R.cy;
+	struct consensus_input in = {0};
+	struct snapshot *s = calloc(1, sizeof(*s));
+	int64_t now = util_now_ms();
+	int primary;
+
+	if (!s) {
+		log_msg(LOG_ERR, "refresh: out of memory, snapshot not published");
+		return;
+	}
+	in.db_up = cy->probe.ok;
+	copy_cut(in.db_error, cy->probe.error, sizeof(in.db_error));
+	in.in_recovery = cy->probe.in_recovery;
+	in.self_id = R.id.node_id;
+	in.self_name = R.id.node_name;
+	in.self_location = R.cfg.repmgr_conf[0] ? R.id.location : NULL;
+	in.nodes = cy->nodes;
+	in.nnodes = cy->nnodes;
+	in.votes = cy->votes;
+	consensus_decide(&in, &s->c);
+	/* a primary without any node list: say why the list is missing */
+	if (s->c.verdict == VERDICT_UNKNOWN && cy->nnodes == 0 && cy->probe.nodes_error[0])
+		snprintf(s->c.reason, sizeof(s->c.reason), "repmgr.nodes unreadable: %s",
+		         cy->probe.nodes_error);
+
+	if (lag_over(&cy->probe)) {
+		if (!R.lag_over_since_ms)
+			R.lag_over_since_ms = now;
+	} else {
+		R.lag_over_since_ms = 0;
+	}
+
+	s->seq = ++R.seq;
+	s->made_ms = now;
+	s->made_wall_ms = util_wall_ms();
+	s->refresh_ms = now - cy->start_ms;
+	s->db_up = cy->probe.ok;
+	s->in_recovery = cy->probe.in_recovery;
+	s->from_cache = cy->from_cache;
+	s->timeline = cy->probe.timeline;
+	s->lsn = cy->probe.lsn;
+	s->receive_lsn = cy->probe.receive_lsn;
+	s->lag_known = cy->probe.lag_known;
+	s->lag_ms = cy->probe.lag_ms;
+	s->lag_bytes = cy->probe.lag_bytes;
+	s->lag_over_since_ms = R.lag_over_since_ms;
+	s->self_id = R.id.node_id;
+	copy_cut(s->self_name, R.id.node_name, sizeof(s->self_name));
+	copy_cut(s->self_location, self_location(cy->nodes, cy->nnodes), sizeof(s->self_location));
+	primary = consensus_local_primary(cy->nodes, cy->nnodes);
+	if (primary > 0) {
+		const struct node *p = topology_find(cy->nodes, cy->nnodes, primary);
+
+		if (p)
+			copy_cut(s->primary_name, p->name, sizeof(s->primary_name));
+	}
+	if (cy->nnodes > 0) {
+		s->nodes = calloc(cy->nnodes, sizeof(*s->nodes));
+		if (s->nodes) {
+			s->nnodes = cy->nnodes;
+			for (size_t i = 0; i < cy->nnodes; i++) {
+				s->nodes[i].node = cy->nodes[i];
+				s->nodes[i].vote.status = PEER_UNPOLLED;
+				s->nodes[i].reply_ms = -1;
+				if (cy->votes)
+					s->nodes[i].vote = cy->votes[i];
+			}
+			for (size_t i = 0; replies && i < cy->npolled; i++)
+				s->nodes[cy->polled[i]].reply_ms = replies[i].ms;
+		}
+	}
+	metrics_observe_refresh(s->refresh_ms);
+	state_publish(s);
+}
+
+static void cycle_end(void)
+{
+	struct cycle *cy = &R.cy;
+
+	free(cy->nodes);
+	free(cy->votes);
+	free(cy->polled);
+	free(cy->probe.nodes);
+	memset(cy, 0, sizeof(*cy));
+	R.running = false;
+}
+
+/* A 503 {"Primary":null,"reason":"..."}: the peer answered that its view names no primary
+ * (its database is down, or its view is stale or has no single active primary). Not a
+ * vote, but not a faulty peer either: the operator reads "names no primary" and why. */
+static bool reply_names_none(const struct peer_reply *r, char *detail, size_t size)
+{
+	json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
+	bool none = json_is_object(root) && json_is_null(json_object_get(root, "Primary"));
+	const char *why = json_string_value(json_object_get(root, "reason"));
+
+	if (none)
+		copy_cut(detail, why ? why : "", size);
+	json_decref(root);
+	return none;
+}
+
+/* What one peer's /primary reply means as a vote. */
+static void vote_from_reply(const struct peer_reply *r, struct peer_vote *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (!r->transferred) {
+		v->status = PEER_UNREACHABLE;
+		copy_cut(v->detail, r->error, sizeof(v->detail));
+	} else if (r->http_code == 503 && reply_names_none(r, v->detail, sizeof(v->detail))) {
+		v->status = PEER_ANSWERED;
+	} else if (r->http_code != 200) {
+		v->status = PEER_BAD_REPLY;
+		snprintf(v->detail, sizeof(v->detail), "HTTP %ld", r->http_code);
+	} else if (!peers_parse_primary(r->body, r->body_len, v->named_name, sizeof(v->named_name),
+	                                &v->named_id)) {
+		v->status = PEER_BAD_REPLY;
+		copy_cut(v->detail, "malformed /primary reply", sizeof(v->detail));
+		v->named_name[0] = '\0';
+		v->named_id = 0;
+	} else {
+		v->status = PEER_ANSWERED;
+	}
+}
+
+static void cycle_peers_cb(struct peer_reply *replies, size_t n, void *arg)
+{
+	struct cycle *cy = &R.cy;
+
+	(void)arg;
+	for (size_t i = 0; i < n && i < cy->npolled; i++)
+		vote_from_reply(&replies[i], &cy->votes[cy->polled[i]]);
+	cycle_publish(replies);
+	cycle_end();
+}
+
+static bool is_voter(const struct node *n)
+{
+	return n->in_scope &&
+	       (n->type == NODE_PRIMARY || n->type == NODE_STANDBY || n->type == NODE_WITNESS);
+}
+
+/* Asks every in-scope voter but self for its /primary. Returns false when nobody was
+ * asked; cy->votes then says why for each voter. */
+static bool cycle_ask_peers(void)
+{
+	struct cycle *cy = &R.cy;
+	const char **urls;
+	bool ok;
+
+	cy->polled = calloc(cy->nnodes, sizeof(*cy->polled));
+	urls = calloc(cy->nnodes, sizeof(*urls));
+	if (!cy->polled || !urls) {
+		free(urls);
+		return false;
+	}
+	for (size_t i = 0; i < cy->nnodes; i++) {
+		const struct node *n = &cy->nodes[i];
+
+		if (n->id == R.id.node_id || !is_voter(n))
+			continue;
+		if (!n->url[0]) {
+			cy->votes[i].status = PEER_BAD_REPLY;
+			copy_cut(cy->votes[i].detail, "no URL", sizeof(cy->votes[i].detail));
+			continue;
+		}
+		cy->polled[cy->npolled] = i;
+		urls[cy->npolled++] = n->url;
+	}
+	ok = cy->npolled > 0 &&
+	     peers_fetch(R.peers, urls, cy->npolled, "/primary", cycle_peers_cb, NULL);
+	free(urls);
+	if (!ok && cy->npolled > 0) {
+		log_msg(LOG_WARNING, "refresh: cannot start the requests to %zu peers",
+		        cy->npolled);
+		for (size_t k = 0; k < cy->npolled; k++) {
+			struct peer_vote *v = &cy->votes[cy->polled[k]];
+
+			v->status = PEER_UNREACHABLE;
+			copy_cut(v->detail, "fan-out failed", sizeof(v->detail));
+		}
+		cy->npolled = 0;
+	}
+	return ok;
+}
+
+static void cycle_probe_cb(struct pg_probe *p, void *arg)
+{
+	struct cycle *cy = &R.cy;
+
+	(void)arg;
+	cy->probe = *p;
+	read_admin();
+	cycle_take_rows(&cy->probe);
+	cy->from_cache = !(cy->probe.ok && cy->probe.nodes_ok);
+	/* Rows that were read but make no sense are no outage: the old list must not stand in
+	 * for them (the verdict says why instead). */
+	if (!cy->probe.nodes_invalid)
+		cy->nodes = working_list(&cy->nnodes);
+	if (cy->nnodes > 0) {
+		cy->votes = calloc(cy->nnodes, sizeof(*cy->votes));
+		if (!cy->votes) {
+			log_msg(LOG_ERR, "refresh: out of memory, cycle dropped");
+			cycle_end();
+			return;
+		}
+	}
+	/* Down, Standby, a primary in nobody's view, or nobody to ask: decide now. */
+	if (!cy->probe.ok || cy->probe.in_recovery || cy->nnodes == 0 ||
+	    consensus_local_primary(cy->nodes, cy->nnodes) != R.id.node_id || !cycle_ask_peers()) {
+		cycle_publish(NULL);
+		cycle_end();
+	}
+}
+
+static void refresh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (R.running) {
+		log_msg(LOG_DEBUG, "refresh: previous cycle still running (%lld ms), tick skipped",
+		        (long long)(util_now_ms() - R.cy.start_ms));
+		return;
+	}
+	memset(&R.cy, 0, sizeof(R.cy));
+	R.cy.start_ms = util_now_ms();
+	R.running = true;
+	if (!pg_probe(R.pg, cycle_probe_cb, NULL)) {
+		log_msg(LOG_DEBUG, "refresh: database probe still running, tick skipped");
+		R.running = false;
+	}
+}
+
+/* ---- /realPrimary ---- */
+
+static void rp_list_remove(struct rp_waiter **head, struct rp_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		*head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->next = w->prev = NULL;
+}
+
+/* Answers every waiter of the fan-out that just ended. Waiters arriving from inside a
+ * callback start a new fan-out. */
+static void rp_answer(int code, const char *body)
+{
+	struct realprimary_result res = {.code = code, .body = body};
+
+	R.delivering = R.waiters;
+	R.waiters = NULL;
+	R.rp_running = false;
+	while (R.delivering) {
+		struct rp_waiter *w = R.delivering;
+
+		rp_list_remove(&R.delivering, w);
+		w->cb(w, &res);
+	}
+}
+
+static void rp_start(void);
+
+struct rp_claim {
+	char name[CONFIG_NAME_MAX];
+	int id;
+};
+
+/* A /state reply of Unknown with at least one vote: its database runs as the primary its own
+ * repmgr view names (consensus counts votes only then) but it lacks the quorum, as an old
+ * primary started again after a failover. It claims the role without getting it. */
+static bool rp_unknown_claim(const char *body, size_t len)
+{
+	json_t *root = json_loadb(body, len, 0, NULL);
+	json_t *votes = json_object_get(root, "votes");
+	bool claim = json_is_integer(votes) && json_integer_value(votes) > 0;
+
+	json_decref(root);
+	return claim;
+}
+
+static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
+{
+	const struct snapshot *snap = state_current();
+	struct rp_claim *claims = calloc(R.rp_n + 1, sizeof(*claims));
+	size_t nclaims = 0, nsilent = 0, ncontenders = 0;
+	enum verdict self;
+	json_t *root = NULL, *cand = NULL, *silent = NULL;
+	char *body = NULL, reason[160];
+	int code = 503;
+
+	if (!claims)
+		goto out;
+	/* self, from the verdict a request would see now */
+	self = state_verdict(snap, util_now_ms(), R.cfg.stale_after_ms);
+	if (self == VERDICT_PRIMARY) {
+		copy_cut(claims[0].name, R.id.node_name, sizeof(claims[0].name));
+		claims[0].id = R.id.node_id;
+		nclaims = 1;
+	} else if (self == VERDICT_UNKNOWN && snap->c.votes > 0) {
+		ncontenders++;
+	}
+	silent = json_array();
+	for (size_t i = 0; i < R.rp_n; i++) {
+		const struct peer_reply *r = i < n ? &replies[i] : NULL;
+		char st[16], name[CONFIG_NAME_MAX];
+
+		if (failed || !r || !r->transferred ||
+		    !peers_parse_state(r->body, r->body_len, st, sizeof(st), name, sizeof(name))) {
+			nsilent++;
+			if (silent && (failed || !r || !r->transferred))
+				json_array_append_new(silent, json_string(R.rp_nodes[i].name));
+			continue;
+		}
+		if (strcmp(st, "Unknown") == 0 && rp_unknown_claim(r->body, r->body_len))
+			ncontenders++;
+		if (r->http_code != 200 || strcmp(st, "Primary") != 0)
+			continue;
+		/* named as this node knows it: the URL asked belongs to that row */
+		copy_cut(claims[nclaims].name, R.rp_nodes[i].name, sizeof(claims[0].name));
+		claims[nclaims++].id = R.rp_nodes[i].id;
+	}
+	metrics_set_realprimary_claims((int)(nclaims + ncontenders));
+
+	if (nclaims == 1) {
+		code = 200;
+		root =
+		    json_pack("{s:s, s:i}", "realPrimary", claims[0].name, "node_id", claims[0].id);
+	} else {
+		size_t off = 0;
+
+		if (nclaims == 0)
+			(void)!util_appendf(reason, sizeof(reason), &off, "no node says Primary");
+		else
+			(void)!util_appendf(reason, sizeof(reason), &off, "%zu nodes say Primary",
+			                    nclaims);
+		if (failed)
+			(void)!util_appendf(reason, sizeof(reason), &off,
+			                    " (the requests to %zu nodes could not start)", R.rp_n);
+		else if (nsilent)
+			(void)!util_appendf(reason, sizeof(reason), &off,
+			                    " (%zu of %zu nodes gave no state)", nsilent,
+			                    R.rp_n + 1);
+		cand = json_array();
+		for (size_t i = 0; cand && i < nclaims; i++)
+			json_array_append_new(cand, json_string(claims[i].name));
+		/* "o" takes the references, also when packing fails */
+		root = json_pack("{s:n, s:o, s:s, s:o}", "realPrimary", "candidates", cand,
+		                 "reason", reason, "unreachable", silent);
+		silent = NULL;
+	}
+	if (root)
+		body = json_dumps(root, JSON_COMPACT);
+out:
+	json_decref(silent);
+	json_decref(root);
+	free(claims);
+	free(R.rp_nodes);
+	R.rp_nodes = NULL;
+	R.rp_n = 0;
+	if (!body)
+		code = 503;
+	rp_answer(code, body ? body
+	                     : "{\"realPrimary\":null,\"candidates\":[],"
+	                       "\"reason\":\"out of memory\"}");
+	free(body);
+	if (R.waiters && !R.rp_running)
+		rp_start();
+}
+
+static void rp_peers_cb(struct peer_reply *replies, size_t n, void *arg)
+{
+	(void)arg;
+	rp_finish(replies, n, false);
+}
+
+static void rp_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	rp_finish(NULL, 0, true);
+}
+
+/* Starts a fan-out of /state to every known node but self. With nobody to ask the
+ * batch is empty and still completes from the loop. */
+static void rp_start(void)
+{
+	struct node *all;
+	size_t n, k = 0;
+	const char **urls;
+
+	R.rp_running = true;
+	all = working_list(&n);
+	urls = calloc(n ? n : 1, sizeof(*urls));
+	R.rp_nodes = calloc(n ? n : 1, sizeof(*R.rp_nodes));
+	if (!urls || !R.rp_nodes || (n && !all))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].id == R.id.node_id || !all[i].url[0] || all[i].type == NODE_WITNESS)
+			continue;
+		R.rp_nodes[k] = all[i];
+		urls[k] = R.rp_nodes[k].url;
+		k++;
+	}
+	R.rp_n = k;
+	if (!peers_fetch(R.peers, urls, k, "/state", rp_peers_cb, NULL))
+		goto fail;
+	free(urls);
+	free(all);
+	return;
+fail:
+	free(urls);
+	free(all);
+	ev_timer_set(&R.rp_kick, 0.0, 0.0);
+	ev_timer_start(R.loop, &R.rp_kick);
+}
+
+void refresh_real_primary(struct rp_waiter *w)
+{
+	w->prev = NULL;
+	w->next = R.waiters;
+	if (R.waiters)
+		R.waiters->prev = w;
+	R.waiters = w;
+	if (!R.rp_running)
+		rp_start();
+}
+
+void refresh_real_primary_cancel(struct rp_waiter *w)
+{
+	/* a waiter in no list (answered, or dropped at stop) has prev NULL and heads none */
+	if (R.waiters == w)
+		rp_list_remove(&R.waiters, w);
+	else if (R.delivering == w)
+		rp_list_remove(&R.delivering, w);
+	else if (w->prev)
+		rp_list_remove(&R.waiters, w); /* not a head: the list is not touched */
+}
+
+/* ---- start, reload, stop ---- */
+
+static void load_cache(void)
+{
+	char err[256];
+	struct node *nodes;
+	size_t n;
+
+	if (!R.cfg.topology_cache[0])
+		return;
+	if (access(R.cfg.topology_cache, F_OK) != 0) {
+		log_msg(LOG_INFO, "topology cache %s: none yet", R.cfg.topology_cache);
+		return;
+	}
+	if (!topology_cache_read(R.cfg.topology_cache, &nodes, &n, err, sizeof(err))) {
+		log_msg(LOG_WARNING, "topology cache: %s (ignored)", err);
+		return;
+	}
+	R.nodes = nodes;
+	R.nnodes = n;
+	log_msg(LOG_INFO, "topology cache %s: %zu node%s", R.cfg.topology_cache, n,
+	        n == 1 ? "" : "s");
+}
+
+bool refresh_start(struct ev_loop *loop, const struct config *cfg, const struct identity *id,
+                   char *err, size_t errlen)
+{
+	const char *conninfo = cfg->conninfo[0] ? cfg->conninfo : id->conninfo;
+
+	if (R.started) {
+		snprintf(err, errlen, "refresh already started");
+		return false;
+	}
+	memset(&R, 0, sizeof(R));
+	R.loop = loop;
+	R.cfg = *cfg;
+	R.id = *id;
+	if (!conninfo[0]) {
+		snprintf(err, errlen, "no conninfo: set [node] conninfo or conninfo in %s",
+		         cfg->repmgr_conf);
+		return false;
+	}
+	R.pg = pg_new(loop, cfg, conninfo);
+	R.peers = peers_new(loop, cfg);
+	if (!R.pg || !R.peers) {
+		snprintf(err, errlen, "cannot set up %s: out of memory",
+		         R.pg ? "libcurl" : "libpq");
+		goto fail;
+	}
+	load_cache();
+	ev_init(&R.rp_kick, rp_kick_cb);
+	/* the first cycle at once, then every refresh_interval */
+	ev_timer_init(&R.timer, refresh_timer_cb, 0.0, cfg->refresh_interval_ms / 1000.0);
+	ev_timer_start(loop, &R.timer);
+	R.started = true;
+	return true;
+fail:
+	pg_free(R.pg);
+	peers_free(R.peers);
+	memset(&R, 0, sizeof(R));
+	return false;
+}
+
+void refresh_reconfigure(const struct config *cfg)
+{
+	bool new_interval;
+
+	if (!R.started)
+		return;
+	new_interval = cfg->refresh_interval_ms != R.cfg.refresh_interval_ms;
+	if (strcmp(cfg->topology_cache, R.cfg.topology_cache) != 0)
+		R.cache_dirty = true;
+	R.cfg = *cfg;
+	pg_reconfigure(R.pg, cfg);
+	peers_reconfigure(R.peers, cfg);
+	if (new_interval) {
+		R.timer.repeat = cfg->refresh_interval_ms / 1000.0;
+		ev_timer_again(R.loop, &R.timer);
+	}
+}
+
+void refresh_stop(void)
+{
+	struct rp_waiter *w;
+
+	if (!R.started)
+		return;
+	ev_timer_stop(R.loop, &R.timer);
+	ev_timer_stop(R.loop, &R.rp_kick);
+	/* neither calls back once freed */
+	pg_free(R.pg);
+	peers_free(R.peers);
+	/* waiters are dropped unanswered: their connections close with the server */
+	while ((w = R.waiters))
+		rp_list_remove(&R.waiters, w);
+	while ((w = R.delivering))
+		rp_list_remove(&R.delivering, w);
+	free(R.cy.nodes);
+	free(R.cy.votes);
+	free(R.cy.polled);
+	free(R.cy.probe.nodes);
+	free(R.rp_nodes);
+	free(R.nodes);
+	memset(&R, 0, sizeof(R));
+}

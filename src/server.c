@@ -1,0 +1,836 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "state.h"
+
+#define SERVER_BACKLOG 4096
+#define SERVER_ACCEPT_PAUSE 0.1           /* s without accepting after EMFILE/ENFILE */
+#define SERVER_OUT_MAX (16 * 1024 * 1024) /* largest response (/metrics, /cluster) */
+#define SERVER_LINGER_MAX_MS 2000         /* wait for the client's FIN after our reply */
+#define SERVER_LINGER_BYTES 65536         /* discard at most this much meanwhile */
+#define SERVER_SPARE_FDS 64               /* listeners, database, peers, logs */
+
+struct listener {
+	struct listener *next;
+	ev_io io;
+	int fd;
+	bool agent;
+	enum role role;
+	int index;                         /* entry in cfg->http_listen / agent_listen */
+	uint16_t port;                     /* bound port */
+	char name[300];
+};
+
+enum conn_state {
+	CONN_AGENT_READ_SEND,              /* reading haproxy's agent-send line */
+	CONN_AGENT_WRITE,                  /* writing the agent reply */
+	CONN_HTTP_READ,                    /* reading a request head (or idle on keep-alive) */
+	CONN_HTTP_WRITE,                   /* writing a response */
+	CONN_HTTP_WAIT_REALPRIMARY,        /* waiting for the /realPrimary fan-out */
+	CONN_LINGER,                       /* reply sent, write side shut, draining to EOF */
+};
+
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	enum conn_state state;
+	ev_io io;
+	ev_timer timer;
+	struct buf in;                     /* request bytes not yet answered, or agent line */
+	struct buf out;                    /* the reply being sent */
+	size_t out_off;
+	size_t lingered;
+	bool close_after;                  /* linger and close once out is sent */
+	bool idle;                         /* keep-alive, waiting for a next request */
+	bool head_only, keep_alive;        /* of the request being answered */
+	bool peer_eof;                     /* client shut its write side */
+	bool drained;                      /* the last recv emptied the socket's queue */
+	bool quiet;                        /* nothing unread and nothing more expected */
+	bool probe_quiet;                  /* fixed-role agent check: peek before closing */
+	bool rp_pending;
+	struct rp_waiter rp;
+};
+
+static struct {
+	struct ev_loop *loop;
+	struct config *cfg;                /* our own copy */
+	struct listener *listeners;
+	struct conn *conns;
+	ev_timer accept_pause;
+	bool accept_error_logged;
+	void (*rp_start)(struct rp_waiter *);
+	void (*rp_cancel)(struct rp_waiter *);
+} srv;
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void conn_http_process(struct conn *c);
+
+/* ---- connection basics ---- */
+
+static void conn_close(struct conn *c)
+{
+	ev_io_stop(srv.loop, &c->io);
+	ev_timer_stop(srv.loop, &c->timer);
+	if (c->rp_pending && srv.rp_cancel)
+		srv.rp_cancel(&c->rp);
+	close(c->fd);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv.conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	metrics.conns_current--;
+	free(c);
+}
+
+static void conn_io(struct conn *c, int events)
+{
+	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
+		return;
+	ev_io_stop(srv.loop, &c->io);
+	if (events) {
+		ev_io_set(&c->io, c->fd, events);
+		ev_io_start(srv.loop, &c->io);
+	}
+}
+
+static void conn_timer(struct conn *c, uint32_t ms)
+{
+	ev_timer_stop(srv.loop, &c->timer);
+	ev_timer_set(&c->timer, ms / 1000.0, 0.);
+	ev_timer_start(srv.loop, &c->timer);
+}
+
+static bool errno_is_reset(int e)
+{
+	return e == EPIPE || e == ECONNRESET || e == ENOTCONN;
+}
+
+enum flush { FLUSH_DONE, FLUSH_WAIT, FLUSH_ERROR };
+
+/* Sends what is left of out; never closes. */
+static enum flush conn_flush(struct conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+				 MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return FLUSH_WAIT;
+			if (!errno_is_reset(errno))
+				log_msg(LOG_DEBUG, "send: %s", strerror(errno));
+			return FLUSH_ERROR;
+		}
+		c->out_off += (size_t)n;
+	}
+	return FLUSH_DONE;
+}
+
+/* A fixed-role agent check expects no bytes from the client (haproxy sends agent-send
+ * only to /send listeners): one peek says whether any arrived anyway. */
+static bool conn_rcvq_empty(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* After the reply: shut our side and read to the client's EOF, so that unread request
+ * bytes (an agent-send line, a body, pipelined requests) never make the kernel answer
+ * with a RST that could destroy the reply before the client has read it. A quiet
+ * connection has nothing unread and owes nothing more, so close() alone sends a FIN: that
+ * saves the shutdown, the wait for the client's FIN and two epoll changes on every
+ * agent check and every Connection: close request (bench/run.sh), as nginx does. */
+static void conn_linger(struct conn *c)
+{
+	c->state = CONN_LINGER;
+	if (c->probe_quiet)
+		c->quiet = conn_rcvq_empty(c->fd);
+	if (c->quiet || c->peer_eof || shutdown(c->fd, SHUT_WR) < 0) {
+		conn_close(c);
+		return;
+	}
+	conn_timer(c, srv.cfg->client_timeout_ms < SERVER_LINGER_MAX_MS ? srv.cfg->client_timeout_ms
+									: SERVER_LINGER_MAX_MS);
+	conn_io(c, EV_READ);
+}
+
+/* Sends the queued reply. Returns true when the connection is ready to answer its next
+ * (pipelined) request; false when it waits for the socket, lingers or was closed. */
+static bool conn_write(struct conn *c)
+{
+	switch (conn_flush(c)) {
+	case FLUSH_WAIT:
+		conn_io(c, EV_WRITE);
+		return false;
+	case FLUSH_ERROR:
+		conn_close(c);
+		return false;
+	case FLUSH_DONE:
+		break;
+	}
+	buf_reset(&c->out);
+	c->out_off = 0;
+	if (c->close_after) {
+		conn_linger(c);
+		return false;
+	}
+	c->state = CONN_HTTP_READ;
+	c->idle = c->in.len == 0;
+	conn_timer(c, c->idle ? srv.cfg->idle_timeout_ms : srv.cfg->client_timeout_ms);
+	conn_io(c, EV_READ);
+	return !c->idle;
+}
+
+/* ---- agent-check ---- */
+
+static void conn_agent_reply(struct conn *c, enum role r, bool parsed)
+{
+	char line[AGENT_MAX_LINE];
+	size_t n;
+
+	if (parsed)
+		n = agent_format(state_current(), state_admin(), r, srv.cfg, util_now_ms(), line,
+				 sizeof(line));
+	else
+		n = (size_t)snprintf(line, sizeof(line), "%s", AGENT_BAD_REQUEST);
+	metrics_count_agent(line);
+	buf_reset(&c->out);
+	if (!buf_append(&c->out, line, n)) {
+		conn_close(c);
+		return;
+	}
+	c->out_off = 0;
+	c->close_after = true;
+	c->state = CONN_AGENT_WRITE;
+	conn_timer(c, srv.cfg->agent_timeout_ms);
+	conn_write(c);
+}
+
+/* Answers the agent-send line read so far (at a newline, EOF, a full buffer or timeout). */
+static void conn_agent_answer(struct conn *c)
+{
+	const char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
+	size_t len = nl ? (size_t)(nl - c->in.data) + 1 : c->in.len;
+	enum role r = ROLE_PRIMARY;
+	bool ok = len > 0 && agent_parse_role(c->in.data, len, &r);
+
+	if (!ok)
+		log_msg(LOG_DEBUG, "agent-send: unknown line of %zu bytes", len);
+	c->quiet = nl && len == c->in.len && c->drained;
+	conn_agent_reply(c, r, ok);
+}
+
+static void conn_agent_read(struct conn *c)
+{
+	char tmp[AGENT_MAX_LINE];
+	size_t space = AGENT_MAX_LINE - c->in.len;
+	ssize_t n = recv(c->fd, tmp, space, 0);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	c->drained = (size_t)n < space;
+	if (n == 0) {
+		c->peer_eof = true;
+		conn_agent_answer(c);
+		return;
+	}
+	if (!buf_append(&c->in, tmp, (size_t)n)) {
+		conn_close(c);
+		return;
+	}
+	if (memchr(c->in.data, '\n', c->in.len) || c->in.len >= AGENT_MAX_LINE)
+		conn_agent_answer(c);
+}
+
+/* ---- HTTP ---- */
+
+static void conn_respond_error(struct conn *c, enum http_parse r)
+{
+	c->quiet = false;    /* the client may still be sending what we refused */
+	buf_reset(&c->out);
+	if (!http_respond_error(r, &c->out)) {
+		conn_close(c);
+		return;
+	}
+	c->close_after = true;
+	c->state = CONN_HTTP_WRITE;
+	conn_timer(c, srv.cfg->client_timeout_ms);
+	conn_write(c);
+}
+
+/* Queues a /realPrimary answer; body is JSON. */
+static bool conn_queue_realprimary(struct conn *c, int code, const char *body)
+{
+	bool keep = c->keep_alive && !c->peer_eof;
+
+	metrics_count_http(EP_REALPRIMARY, code);
+	buf_reset(&c->out);
+	c->out_off = 0;
+	c->close_after = !keep;
+	c->state = CONN_HTTP_WRITE;
+	conn_timer(c, srv.cfg->client_timeout_ms);
+	return http_format_response(&c->out, code, "application/json", body, strlen(body),
+				    c->head_only, keep, NULL);
+}
+
+static void conn_rp_cb(struct rp_waiter *w, const struct realprimary_result *r)
+{
+	struct conn *c = container_of(w, struct conn, rp);
+
+	c->rp_pending = false;
+	if (!conn_queue_realprimary(c, r->code, r->body ? r->body : "{}")) {
+		conn_close(c);
+		return;
+	}
+	/* Not from inside the fan-out's callback: a pipelined /realPrimary would join the
+	 * waiter list while it is being walked. The next loop iteration handles it. */
+	if (conn_write(c))
+		ev_feed_event(srv.loop, &c->io, EV_CUSTOM);
+}
+
+static void conn_rp_timeout(struct conn *c)
+{
+	static const char body[] =
+		"{\"realPrimary\":null,\"candidates\":[],\"reason\":\"timed out waiting for the "
+		"nodes' /state\"}";
+
+	if (c->rp_pending && srv.rp_cancel)
+		srv.rp_cancel(&c->rp);
+	c->rp_pending = false;
+	c->keep_alive = false;
+	metrics.conns_timed_out++;
+	if (!conn_queue_realprimary(c, 503, body)) {
+		conn_close(c);
+		return;
+	}
+	conn_write(c);
+}
+
+/* Starts the /realPrimary wait; c must not be touched afterwards (the hook may answer
+ * at once). */
+static void conn_wait_realprimary(struct conn *c)
+{
+	static const char body[] = "{\"realPrimary\":null,\"candidates\":[],\"reason\":\"no "
+				   "/realPrimary fan-out in this process\"}";
+
+	if (!srv.rp_start) {
+		if (!conn_queue_realprimary(c, 503, body))
+			conn_close(c);
+		else if (conn_write(c))
+			ev_feed_event(srv.loop, &c->io, EV_CUSTOM);
+		return;
+	}
+	c->state = CONN_HTTP_WAIT_REALPRIMARY;
+	/* Keep reading: a reset client is noticed (and its waiter cancelled) at once. */
+	conn_io(c, EV_READ);
+	conn_timer(c, srv.cfg->client_timeout_ms);
+	c->rp.cb = conn_rp_cb;
+	c->rp_pending = true;
+	srv.rp_start(&c->rp);
+}
+
+/* Answers every whole request in the buffer, one at a time. */
+static void conn_http_process(struct conn *c)
+{
+	for (;;) {
+		const char *data = c->in.data ? c->in.data : "";
+		struct http_request req;
+		enum http_parse r = http_parse_request(data, c->in.len, &req);
+
+		if (r == HTTP_PARSE_INCOMPLETE) {
+			c->state = CONN_HTTP_READ;
+			conn_io(c, EV_READ);
+			return;
+		}
+		if (r != HTTP_PARSE_OK) {
+			conn_respond_error(c, r);
+			return;
+		}
+		memmove(c->in.data, c->in.data + req.head_len, c->in.len - req.head_len);
+		c->in.len -= req.head_len;
+		c->in.data[c->in.len] = '\0';
+		c->head_only = req.method == HTTP_HEAD;
+		c->keep_alive = req.keep_alive;
+		c->close_after = !req.keep_alive;
+		/* A short read that ended with this request: the client sent nothing after
+		 * it, and a request without a body owes us nothing more. */
+		c->quiet = !req.has_body && c->in.len == 0 && c->drained;
+		c->idle = false;
+		buf_reset(&c->out);
+		c->out_off = 0;
+		if (!http_respond(&req, srv.cfg, util_now_ms(), &c->out)) {
+			conn_wait_realprimary(c);
+			return;
+		}
+		c->state = CONN_HTTP_WRITE;
+		conn_timer(c, srv.cfg->client_timeout_ms);
+		if (!conn_write(c))
+			return;
+	}
+}
+
+/* Reads into in; returns false when the connection was closed or hit EOF (*eof). */
+static bool conn_recv(struct conn *c, bool *eof)
+{
+	char tmp[4096];
+	size_t space = HTTP_MAX_HEAD - c->in.len;
+	ssize_t n;
+
+	*eof = false;
+	if (space == 0)
+		return true;
+	if (space > sizeof(tmp))
+		space = sizeof(tmp);
+	n = recv(c->fd, tmp, space, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return true;
+		if (!errno_is_reset(errno))
+			log_msg(LOG_DEBUG, "recv: %s", strerror(errno));
+		conn_close(c);
+		return false;
+	}
+	if (n == 0) {
+		*eof = true;
+		return false;
+	}
+	c->drained = (size_t)n < space;
+	if (!buf_append(&c->in, tmp, (size_t)n)) {
+		conn_close(c);
+		return false;
+	}
+	return true;
+}
+
+static void conn_http_read(struct conn *c)
+{
+	bool eof;
+
+	if (!conn_recv(c, &eof)) {
+		if (eof)
+			conn_close(c);
+		return;
+	}
+	if (c->idle && c->in.len > 0) {
+		/* A next request started: it gets client_timeout, not idle_timeout. */
+		c->idle = false;
+		conn_timer(c, srv.cfg->client_timeout_ms);
+	}
+	conn_http_process(c);
+}
+
+static void conn_wait_read(struct conn *c)
+{
+	bool eof;
+
+	if (!conn_recv(c, &eof)) {
+		if (eof) {
+			/* A half-close still wants its answer: stop reading, keep waiting. */
+			c->peer_eof = true;
+			conn_io(c, 0);
+		}
+		return;
+	}
+	c->quiet = false;        /* pipelined bytes arrived meanwhile */
+	if (c->in.len >= HTTP_MAX_HEAD)
+		conn_io(c, 0);   /* pipelined bytes wait until this answer is sent */
+}
+
+static void conn_linger_read(struct conn *c)
+{
+	char tmp[4096];
+	ssize_t n = recv(c->fd, tmp, sizeof(tmp), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->lingered += (size_t)n;
+	if (c->lingered > SERVER_LINGER_BYTES)
+		conn_close(c);
+}
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = container_of(w, struct conn, io);
+
+	if (revents & EV_CUSTOM) {
+		if (c->state == CONN_HTTP_READ)
+			conn_http_process(c);
+		return;
+	}
+	switch (c->state) {
+	case CONN_AGENT_READ_SEND:
+		conn_agent_read(c);
+		break;
+	case CONN_AGENT_WRITE:
+	case CONN_HTTP_WRITE:
+		if (conn_write(c))
+			conn_http_process(c);
+		break;
+	case CONN_HTTP_READ:
+		conn_http_read(c);
+		break;
+	case CONN_HTTP_WAIT_REALPRIMARY:
+		conn_wait_read(c);
+		break;
+	case CONN_LINGER:
+		conn_linger_read(c);
+		break;
+	}
+}
+
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = container_of(w, struct conn, timer);
+
+	switch (c->state) {
+	case CONN_AGENT_READ_SEND:
+		/* Silence would leave haproxy's last state in place: always answer. */
+		metrics.conns_timed_out++;
+		conn_agent_answer(c);
+		return;
+	case CONN_HTTP_WAIT_REALPRIMARY:
+		conn_rp_timeout(c);
+		return;
+	case CONN_HTTP_READ:
+		if (!c->idle)
+			metrics.conns_timed_out++;
+		break;
+	case CONN_AGENT_WRITE:
+	case CONN_HTTP_WRITE:
+		metrics.conns_timed_out++;
+		break;
+	case CONN_LINGER:
+		break;
+	}
+	conn_close(c);
+}
+
+static void conn_new(int fd, const struct listener *l)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	ev_init(&c->io, conn_io_cb);
+	ev_io_set(&c->io, fd, EV_READ);
+	ev_init(&c->timer, conn_timer_cb);
+	buf_init(&c->in, l->agent ? AGENT_MAX_LINE : HTTP_MAX_HEAD);
+	buf_init(&c->out, SERVER_OUT_MAX);
+	c->next = srv.conns;
+	if (srv.conns)
+		srv.conns->prev = c;
+	srv.conns = c;
+	metrics.conns_current++;
+	metrics.conns_accepted++;
+
+	if (l->agent && l->role == ROLE_SEND) {
+		c->state = CONN_AGENT_READ_SEND;
+		conn_timer(c, srv.cfg->agent_timeout_ms);
+		conn_io(c, EV_READ);
+	} else if (l->agent) {
+		c->probe_quiet = true;
+		conn_agent_reply(c, l->role, true);
+	} else {
+		c->state = CONN_HTTP_READ;
+		conn_timer(c, srv.cfg->client_timeout_ms);
+		conn_io(c, EV_READ);
+	}
+}
+
+/* ---- listeners ---- */
+
+static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	for (struct listener *l = srv.listeners; l; l = l->next)
+		ev_io_start(srv.loop, &l->io);
+}
+
+/* Out of descriptors: stop accepting for a moment instead of spinning on a listener
+ * that stays readable. */
+static void accept_pause(int err)
+{
+	log_msg(srv.accept_error_logged ? LOG_DEBUG : LOG_WARNING,
+		"accept: %s: pausing accepts for %.0f ms", strerror(err),
+		SERVER_ACCEPT_PAUSE * 1000);
+	srv.accept_error_logged = true;
+	for (struct listener *l = srv.listeners; l; l = l->next)
+		ev_io_stop(srv.loop, &l->io);
+	ev_timer_set(&srv.accept_pause, SERVER_ACCEPT_PAUSE, 0.);
+	ev_timer_start(srv.loop, &srv.accept_pause);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = container_of(w, struct listener, io);
+
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				accept_pause(errno);
+				return;
+			}
+			log_msg(LOG_WARNING, "accept on %s: %s", l->name, strerror(errno));
+			return;
+		}
+		srv.accept_error_logged = false;
+		if (metrics.conns_current >= srv.cfg->max_connections) {
+			metrics.conns_rejected++;
+			close(fd);
+			continue;
+		}
+		conn_new(fd, l);
+	}
+}
+
+static void listener_name(const struct listen_addr *a, bool agent, char *buf, size_t size)
+{
+	static const char *roles[] = { [ROLE_PRIMARY] = "primary", [ROLE_REPLICA] = "replica",
+				       [ROLE_SEND] = "send" };
+	const char *role = agent && (unsigned)a->role < ARRAY_SIZE(roles) ? roles[a->role] : NULL;
+
+	snprintf(buf, size, "%s%s%s:%u%s%s", strchr(a->host, ':') ? "[" : "",
+		 a->host[0] ? a->host : "*", strchr(a->host, ':') ? "]" : "", a->port,
+		 role ? "/" : "", role ? role : "");
+}
+
+static uint16_t sockaddr_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Opens one listening socket; returns the fd or -1 with errno set. */
+static int listen_socket(const struct sockaddr *sa, socklen_t salen, bool dual_stack)
+{
+	int one = 1, v6only = dual_stack ? 0 : 1, saved;
+	int backlog = SOMAXCONN > SERVER_BACKLOG ? SOMAXCONN : SERVER_BACKLOG;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
+		goto fail;
+	if (bind(fd, sa, salen) < 0 || listen(fd, backlog) < 0)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static bool listener_add(int fd, const struct listen_addr *a, bool agent, int index)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return false;
+	l->fd = fd;
+	l->agent = agent;
+	l->role = a->role;
+	l->index = index;
+	l->port = sockaddr_port(fd);
+	listener_name(a, agent, l->name, sizeof(l->name));
+	ev_io_init(&l->io, accept_cb, fd, EV_READ);
+	/* Appended, so that the first socket of an entry is found first. */
+	struct listener **tail = &srv.listeners;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = l;
+	return true;
+}
+
+/* Opens every socket of one listen entry. */
+static bool listen_entry(const struct listen_addr *a, bool agent, int index, char *err,
+			 size_t errlen)
+{
+	char name[300], port[8];
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	int fd, rc, opened = 0;
+
+	listener_name(a, agent, name, sizeof(name));
+	if (!a->host[0]) {
+		/* "*": one dual-stack socket on ::, or 0.0.0.0 where IPv6 is off. */
+		struct sockaddr_in6 six = { .sin6_family = AF_INET6, .sin6_addr = in6addr_any,
+					    .sin6_port = htons(a->port) };
+		struct sockaddr_in four = { .sin_family = AF_INET,
+					    .sin_addr.s_addr = htonl(INADDR_ANY),
+					    .sin_port = htons(a->port) };
+
+		fd = listen_socket((struct sockaddr *)&six, sizeof(six), true);
+		if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
+			fd = listen_socket((struct sockaddr *)&four, sizeof(four), false);
+		if (fd < 0 || !listener_add(fd, a, agent, index))
+			goto fail;
+		return true;
+	}
+	snprintf(port, sizeof(port), "%u", a->port);
+	rc = getaddrinfo(a->host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen %s: %s", name, gai_strerror(rc));
+		return false;
+	}
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = listen_socket(ai->ai_addr, ai->ai_addrlen, false);
+		if (fd < 0 || !listener_add(fd, a, agent, index)) {
+			if (fd >= 0)
+				close(fd);
+			freeaddrinfo(res);
+			goto fail;
+		}
+		opened++;
+	}
+	freeaddrinfo(res);
+	return opened > 0;
+fail:
+	snprintf(err, errlen, "listen %s: %s", name, strerror(errno ? errno : ENOMEM));
+	return false;
+}
+
+/* Room for max_connections: raise the soft descriptor limit towards the hard one. */
+static void server_raise_nofile(int max_connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_connections + SERVER_SPARE_FDS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_msg(LOG_WARNING, "cannot raise the open files limit to %llu: %s",
+			(unsigned long long)rl.rlim_cur, strerror(errno));
+	if (rl.rlim_cur < want)
+		log_msg(LOG_WARNING,
+			"open files limit %llu is below max_connections + %d: connections past it "
+			"wait for accept to recover",
+			(unsigned long long)rl.rlim_cur, SERVER_SPARE_FDS);
+}
+
+static void server_close_listeners(void)
+{
+	while (srv.listeners) {
+		struct listener *l = srv.listeners;
+		srv.listeners = l->next;
+		ev_io_stop(srv.loop, &l->io);
+		close(l->fd);
+		free(l);
+	}
+}
+
+bool server_start(struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen)
+{
+	if (srv.cfg) {
+		snprintf(err, errlen, "server already started");
+		return false;
+	}
+	srv.cfg = malloc(sizeof(*srv.cfg));
+	if (!srv.cfg) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	memcpy(srv.cfg, cfg, sizeof(*cfg));
+	srv.loop = loop;
+	ev_init(&srv.accept_pause, accept_pause_cb);
+	server_raise_nofile(cfg->max_connections);
+	for (int i = 0; i < cfg->nhttp_listen; i++)
+		if (!listen_entry(&cfg->http_listen[i], false, i, err, errlen))
+			goto fail;
+	for (int i = 0; i < cfg->nagent_listen; i++)
+		if (!listen_entry(&cfg->agent_listen[i], true, i, err, errlen))
+			goto fail;
+	for (struct listener *l = srv.listeners; l; l = l->next) {
+		ev_io_start(loop, &l->io);
+		log_msg(LOG_NOTICE, "listening on %s (%s, port %u)", l->name,
+			l->agent ? "agent-check" : "http", l->port);
+	}
+	return true;
+fail:
+	server_close_listeners();
+	free(srv.cfg);
+	srv.cfg = NULL;
+	return false;
+}
+
+void server_reconfigure(const struct config *cfg)
+{
+	if (srv.cfg)
+		memcpy(srv.cfg, cfg, sizeof(*cfg));
+}
+
+void server_stop(void)
+{
+	if (!srv.cfg)
+		return;
+	ev_timer_stop(srv.loop, &srv.accept_pause);
+	server_close_listeners();
+	while (srv.conns)
+		conn_close(srv.conns);
+	free(srv.cfg);
+	srv.cfg = NULL;
+}
+
+void server_set_realprimary(void (*start)(struct rp_waiter *), void (*cancel)(struct rp_waiter *))
+{
+	srv.rp_start = start;
+	srv.rp_cancel = cancel;
+}
+
+uint16_t server_local_port(bool agent, int index)
+{
+	for (struct listener *l = srv.listeners; l; l = l->next)
+		if (l->agent == agent && l->index == index)
+			return l->port;
+	return 0;
+}

@@ -1,0 +1,73 @@
+#!/bin/bash
+# The test harness alone, with repmgr and no primgr: a 3-node cluster, a failover, a split
+# brain, a rejoin, and a cleanup that leaves no process behind. Prints the timings.
+# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016,SC2119
+# (SC2016: the single-quoted strings given to eval expand when evaluated, on purpose;
+# SC2119: the harness functions take optional arguments, not the script's)
+. "$(dirname "$0")/../lib/cluster.sh"
+
+cluster_require
+
+# Two nodes that say they are not in recovery.
+count_primaries() {
+	local i n=0
+	for i in $(data_nodes); do
+		[ "$(node_in_recovery "$i")" = f ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+cluster_init 3 --witness || bail_out "cluster_init 3 --witness"
+ok "3-node cluster and a witness up in ${CT_INIT_MS} ms"
+check "repmgr cluster show exits 0 on a healthy cluster" cluster_show 1
+is "$(node_in_recovery 1) $(node_in_recovery 2) $(node_in_recovery 3)" "f t t" \
+	"node1 primary, node2 and node3 in recovery"
+is "$(node_psql 2 "SELECT node_name FROM repmgr.nodes WHERE type = 'primary' AND active")" \
+	node1 "node2's repmgr.nodes names node1 the active primary"
+is "$(node_psql 4 "SELECT node_name || ' ' || type FROM repmgr.nodes WHERE node_id = 4")" \
+	"witness witness" "node4 is the witness, registered in its own copy of repmgr.nodes"
+is "$(node_psql 3 "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")" 1 \
+	"node3 streams from its upstream"
+
+# Per-node settings stay per node although postgresql.conf was cloned (pitfall 3).
+is "$(node_psql 3 'SHOW port')" "${NODE_PORT[3]}" "node3 listens on its own port"
+
+failover_to 2 || bail_out "failover to node2"
+ok "failover to node2 (stop ${FO_STOP_MS} ms, promote ${FO_PROMOTE_MS} ms, follow ${FO_FOLLOW_MS} ms)"
+is "$(node_in_recovery 2)" f "node2 is out of recovery"
+wait_for 10 eval '[ "$(node_psql 3 "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = '"'streaming'"' AND sender_port = ${NODE_PORT[2]}")" = 1 ]'
+check "node3 streams from node2 (after ${WAIT_MS} ms)" \
+	test "$(node_psql 3 "SELECT sender_port FROM pg_stat_wal_receiver")" = "${NODE_PORT[2]}"
+is "$(node_psql 3 "SELECT node_name FROM repmgr.nodes WHERE type = 'primary' AND active")" \
+	node2 "node3's view names node2 the active primary"
+is "$(node_psql 4 "SELECT node_name FROM repmgr.nodes WHERE type = 'primary' AND active")" \
+	node2 "the witness's copy was synced: it names node2 too"
+
+t0=$(now_ms)
+start_as_primary 1 || bail_out "start the old primary"
+ok "old primary node1 started again in $(($(now_ms) - t0)) ms"
+is "$(count_primaries)" 2 "split brain: two data nodes are not in recovery"
+is "$(node_timeline 1) $(node_timeline 2)" "1 2" "node1 stays on timeline 1, node2 is on 2"
+is "$(node_psql 1 "SELECT node_name FROM repmgr.nodes WHERE type = 'primary' AND active")" \
+	node1 "node1's frozen view still names itself the active primary"
+
+node_rejoin 1 2 || bail_out "rejoin node1 to node2"
+ok "node1 rejoined node2 with pg_rewind in ${REJOIN_MS} ms"
+is "$(node_in_recovery 1)" t "node1 is in recovery after the rejoin"
+is "$(count_primaries)" 1 "one primary again"
+wait_for 15 cluster_show 2 >/dev/null
+check "repmgr cluster show exits 0 after the rejoin (${WAIT_MS} ms)" cluster_show 2
+is "$(node_psql 2 "SELECT type, active, upstream_node_id FROM repmgr.nodes WHERE node_id = 1")" \
+	"standby|t|2" "node1 is registered as a standby of node2"
+
+our_pids=$(cluster_pids)
+ok "processes of the cluster before cleanup: $(echo "$our_pids" | wc -w)"
+dir=$CT_DIR
+t0=$(now_ms)
+KEEP_TMP=0 cluster_cleanup
+left=
+for p in $our_pids; do ct_alive "$p" && left="$left $p($(cat "/proc/$p/comm" 2>/dev/null))"; done
+is "$left" "" "cleanup (in $(($(now_ms) - t0)) ms) leaves none of our processes"
+check "cleanup removed the temp dir" test ! -e "$dir"
+check "no process mentions the temp dir" eval "! ps -eo args | grep -v grep | grep -qF '$dir/'"
+tap_done

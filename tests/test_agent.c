@@ -1,0 +1,418 @@
+/* agent: every verdict x role x admin state -> the exact line haproxy reads; replica
+ * weights at the lag boundaries and the grace time; agent-send parsing; the admin file
+ * and the snapshot store (transition logging). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "state.h"
+#include "t.h"
+
+#define NOW 1000000   /* a monotonic "now" in ms for the snapshots */
+
+/* The shipped defaults, with the lag settings the cases below are written for. */
+static void test_config(struct config *cfg)
+{
+	config_defaults(cfg);
+	cfg->replica_include_primary = false;
+	cfg->stale_after_ms = 5000;
+	cfg->lag_full_ms = 5000;
+	cfg->max_lag_ms = 30000;
+	cfg->lag_grace_ms = 10000;
+	cfg->min_weight = 10;
+}
+
+static struct snapshot *snap(enum verdict v, int64_t made_ms)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+
+	s->made_ms = made_ms;
+	s->c.verdict = v;
+	snprintf(s->c.reason, sizeof(s->c.reason), "test %s", consensus_verdict_name(v));
+	s->db_up = v != VERDICT_DOWN;
+	s->in_recovery = v == VERDICT_STANDBY;
+	s->lag_known = true;
+	s->self_id = 1;
+	snprintf(s->self_name, sizeof(s->self_name), "node1");
+	return s;
+}
+
+static const char *line_for(const struct snapshot *s, enum admin_state a, enum role r,
+			    const struct config *cfg, int64_t now)
+{
+	static char buf[AGENT_MAX_LINE];
+	size_t n = agent_format(s, a, r, cfg, now, buf, sizeof(buf));
+
+	if (n != strlen(buf))
+		return "(length mismatch)";
+	return buf;
+}
+
+static void test_table(void)
+{
+	static const struct {
+		enum verdict v;
+		enum role r;
+		enum admin_state a;
+		bool include_primary;
+		const char *want;
+	} cases[] = {
+		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_READY, false, "up ready\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_READY, false, "down ready #primary\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_READY, true, "up ready 100%\n" },
+		{ VERDICT_STANDBY, ROLE_PRIMARY, ADMIN_READY, false, "down ready #standby\n" },
+		{ VERDICT_STANDBY, ROLE_REPLICA, ADMIN_READY, false, "up ready 100%\n" },
+		{ VERDICT_UNKNOWN, ROLE_PRIMARY, ADMIN_READY, false, "down ready #unknown\n" },
+		{ VERDICT_UNKNOWN, ROLE_REPLICA, ADMIN_READY, false, "down ready #unknown\n" },
+		{ VERDICT_DOWN, ROLE_PRIMARY, ADMIN_READY, false, "down ready #db-down\n" },
+		{ VERDICT_DOWN, ROLE_REPLICA, ADMIN_READY, false, "down ready #db-down\n" },
+
+		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_DRAIN, false, "drain\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_DRAIN, false, "down drain #primary\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_DRAIN, true, "drain\n" },
+		{ VERDICT_STANDBY, ROLE_PRIMARY, ADMIN_DRAIN, false, "down drain #standby\n" },
+		{ VERDICT_STANDBY, ROLE_REPLICA, ADMIN_DRAIN, false, "drain\n" },
+		{ VERDICT_UNKNOWN, ROLE_PRIMARY, ADMIN_DRAIN, false, "down drain #unknown\n" },
+		{ VERDICT_UNKNOWN, ROLE_REPLICA, ADMIN_DRAIN, false, "down drain #unknown\n" },
+		{ VERDICT_DOWN, ROLE_PRIMARY, ADMIN_DRAIN, false, "down drain #db-down\n" },
+		{ VERDICT_DOWN, ROLE_REPLICA, ADMIN_DRAIN, false, "down drain #db-down\n" },
+
+		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_MAINT, false, "maint\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_MAINT, false, "maint\n" },
+		{ VERDICT_STANDBY, ROLE_PRIMARY, ADMIN_MAINT, false, "maint\n" },
+		{ VERDICT_STANDBY, ROLE_REPLICA, ADMIN_MAINT, false, "maint\n" },
+		{ VERDICT_UNKNOWN, ROLE_PRIMARY, ADMIN_MAINT, false, "maint\n" },
+		{ VERDICT_UNKNOWN, ROLE_REPLICA, ADMIN_MAINT, false, "maint\n" },
+		{ VERDICT_DOWN, ROLE_PRIMARY, ADMIN_MAINT, false, "maint\n" },
+		{ VERDICT_DOWN, ROLE_REPLICA, ADMIN_MAINT, false, "maint\n" },
+
+		/* A listener of role send never formats: it parses a line first. */
+		{ VERDICT_PRIMARY, ROLE_SEND, ADMIN_READY, false, AGENT_BAD_REQUEST },
+	};
+	static const char *admin_names[] = { "ready", "drain", "maint" };
+	static const char *role_names[] = { "primary", "replica", "send" };
+	struct config cfg;
+	char name[160];
+
+	test_config(&cfg);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct snapshot *s = snap(cases[i].v, NOW - 100);
+		cfg.replica_include_primary = cases[i].include_primary;
+		snprintf(name, sizeof(name), "%s, role %s, admin %s%s",
+			 consensus_verdict_name(cases[i].v), role_names[cases[i].r],
+			 admin_names[cases[i].a],
+			 cases[i].include_primary ? ", include_primary" : "");
+		T_EQ_STR(line_for(s, cases[i].a, cases[i].r, &cfg, NOW), cases[i].want, name);
+		snapshot_free(s);
+	}
+}
+
+static void test_stale(void)
+{
+	struct config cfg;
+	struct snapshot *s = snap(VERDICT_PRIMARY, NOW - 5000);
+
+	test_config(&cfg);
+	T_EQ_STR(line_for(s, ADMIN_READY, ROLE_PRIMARY, &cfg, NOW), "up ready\n",
+		 "Primary exactly stale_after old is still Primary");
+	T_EQ_STR(line_for(s, ADMIN_READY, ROLE_PRIMARY, &cfg, NOW + 1), "down ready #unknown\n",
+		 "Primary older than stale_after: down #unknown");
+	T_EQ_INT(state_verdict(s, NOW + 1, cfg.stale_after_ms), VERDICT_UNKNOWN,
+		 "state_verdict: stale is Unknown");
+	T_EQ_INT(state_verdict(state_current(), NOW, cfg.stale_after_ms), VERDICT_UNKNOWN,
+		 "the starting snapshot is Unknown");
+	snapshot_free(s);
+}
+
+static void test_weights(void)
+{
+	static const struct {
+		int64_t lag_ms;
+		int64_t over_for_ms;   /* -1: lag_over_since_ms = 0 */
+		int want;
+		const char *line;
+	} cases[] = {
+		{ 0, -1, 100, "up ready 100%\n" },
+		{ 5000, -1, 100, "up ready 100%\n" },       /* at lag_full */
+		{ 5001, -1, 100, "up ready 100%\n" },       /* rounds to 100 */
+		{ 5300, -1, 99, "up ready 99%\n" },
+		{ 17500, -1, 55, "up ready 55%\n" },        /* halfway: 100 - 90/2, rounded */
+		{ 29999, -1, 10, "up ready 10%\n" },
+		{ 30000, -1, 10, "up ready 10%\n" },        /* at max_lag: min_weight */
+		{ 45000, 0, 10, "up ready 10%\n" },         /* over max_lag, grace just started */
+		{ 45000, 9999, 10, "up ready 10%\n" },      /* still within lag_grace */
+		{ 45000, 10000, 0, "down ready #lag\n" },         /* grace over */
+		{ 45000, 60000, 0, "down ready #lag\n" },
+		{ 45000, -1, 10, "up ready 10%\n" },        /* over, but no since: stays up */
+	};
+	struct config cfg;
+	char name[128];
+
+	test_config(&cfg);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct snapshot *s = snap(VERDICT_STANDBY, NOW - 10);
+		s->lag_ms = cases[i].lag_ms;
+		s->lag_over_since_ms = cases[i].over_for_ms < 0 ? 0 : NOW - cases[i].over_for_ms;
+		snprintf(name, sizeof(name), "lag %lld ms, over max_lag for %lld ms: weight %d",
+			 (long long)cases[i].lag_ms, (long long)cases[i].over_for_ms,
+			 cases[i].want);
+		T_EQ_INT(state_replica_weight(s, &cfg, NOW), cases[i].want, name);
+		T_EQ_STR(line_for(s, ADMIN_READY, ROLE_REPLICA, &cfg, NOW), cases[i].line, name);
+		snapshot_free(s);
+	}
+
+	/* min_weight outside 1-100 is clamped: never 0 (that would be down) */
+	cfg.min_weight = 0;
+	{
+		struct snapshot *s = snap(VERDICT_STANDBY, NOW - 10);
+		s->lag_ms = 30000;
+		T_EQ_INT(state_replica_weight(s, &cfg, NOW), 1, "min_weight 0 clamps to 1%");
+		snapshot_free(s);
+	}
+	/* max_lag at or below lag_full (validation should refuse it): a step, no division */
+	test_config(&cfg);
+	cfg.max_lag_ms = cfg.lag_full_ms;
+	{
+		struct snapshot *s = snap(VERDICT_STANDBY, NOW - 10);
+		s->lag_ms = 5001;
+		T_EQ_INT(state_replica_weight(s, &cfg, NOW), 10, "max_lag == lag_full: a step");
+		snapshot_free(s);
+	}
+}
+
+/* Unknown lag on a standby: min_weight, then down #lag once it has been unknown for
+ * lag_grace (state_publish remembers since when). */
+static void test_unknown_lag(void)
+{
+	struct config cfg;
+	struct snapshot *s;
+
+	test_config(&cfg);
+	s = snap(VERDICT_STANDBY, NOW);
+	s->lag_known = false;
+	state_publish(s);
+	T_EQ_INT(state_current()->lag_over_since_ms, NOW, "unknown lag: since set at publish");
+	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 1000),
+		 "up ready 10%\n", "unknown lag within grace: min_weight");
+
+	s = snap(VERDICT_STANDBY, NOW + 8000);
+	s->lag_known = false;
+	state_publish(s);
+	T_EQ_INT(state_current()->lag_over_since_ms, NOW, "unknown lag again: since carried over");
+	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 9999),
+		 "up ready 10%\n", "unknown lag 9999 ms: still up");
+	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 10000),
+		 "down ready #lag\n", "unknown lag for lag_grace: down #lag");
+
+	s = snap(VERDICT_STANDBY, NOW + 9000);
+	s->lag_ms = 100;
+	state_publish(s);
+	T_EQ_INT(state_current()->lag_over_since_ms, 0, "known lag again: since cleared");
+	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 10000),
+		 "up ready 100%\n", "known small lag: up 100%");
+
+	s = snap(VERDICT_STANDBY, NOW + 9500);
+	s->lag_known = false;
+	s->lag_over_since_ms = NOW - 50000;
+	state_publish(s);
+	T_EQ_INT(state_current()->lag_over_since_ms, NOW - 50000,
+		 "a producer's lag_over_since_ms is kept");
+	state_shutdown();
+}
+
+static void test_parse_role(void)
+{
+	static const struct {
+		const char *line;
+		bool ok;
+		enum role r;
+	} cases[] = {
+		{ "primary\n", true, ROLE_PRIMARY },   { "replica\n", true, ROLE_REPLICA },
+		{ "primary\r\n", true, ROLE_PRIMARY }, { "replica", true, ROLE_REPLICA },
+		{ "Primary\n", false, 0 },             { "primary \n", false, 0 },
+		{ " primary\n", false, 0 },            { "replicas\n", false, 0 },
+		{ "prim\n", false, 0 },                { "\n", false, 0 },
+		{ "", false, 0 },                      { "primary\nreplica\n", false, 0 },
+		{ "send\n", false, 0 },                { "primary\n\n", false, 0 },
+	};
+	char name[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		enum role r = ROLE_SEND;
+		bool ok = agent_parse_role(cases[i].line, strlen(cases[i].line), &r);
+		snprintf(name, sizeof(name), "agent_parse_role(\"%.*s\")",
+			 (int)strcspn(cases[i].line, "\r\n"), cases[i].line);
+		T_EQ_INT(ok, cases[i].ok, name);
+		if (ok)
+			T_EQ_INT(r, cases[i].r, name);
+	}
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_admin_file(void)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+		enum admin_state want;
+	} cases[] = {
+		{ "ready\n", true, ADMIN_READY }, { "drain\n", true, ADMIN_DRAIN },
+		{ "maint\n", true, ADMIN_MAINT }, { "maint", true, ADMIN_MAINT },
+		{ "  drain \r\n", true, ADMIN_DRAIN }, { "DRAIN\n", true, ADMIN_DRAIN },
+		{ "", false, 0 },                  { "drained\n", false, 0 },
+		{ "ready\nmaint\n", false, 0 },
+	};
+	char dir[] = "/tmp/primgr-test-agent-XXXXXX", path[128], err[256], name[96];
+	enum admin_state a;
+	size_t len;
+	char *text;
+
+	if (!mkdtemp(dir)) {
+		T_OK(false, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/admin-state", dir);
+	T_OK(state_admin_read(path, &a, err, sizeof(err)) && a == ADMIN_READY,
+	     "missing admin file: ready");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		a = ADMIN_MAINT == cases[i].want ? ADMIN_READY : ADMIN_MAINT;
+		write_file(path, cases[i].text);
+		snprintf(name, sizeof(name), "admin file \"%.*s\"",
+			 (int)strcspn(cases[i].text, "\r\n"), cases[i].text);
+		err[0] = '\0';
+		T_EQ_INT(state_admin_read(path, &a, err, sizeof(err)), cases[i].ok, name);
+		if (cases[i].ok)
+			T_EQ_INT(a, cases[i].want, name);
+		else
+			T_OK(strstr(err, "invalid admin state") && strstr(err, path), name);
+	}
+	{
+		FILE *f = fopen(path, "w");
+		fwrite("rea\0dy\n", 1, 7, f);
+		fclose(f);
+		T_OK(!state_admin_read(path, &a, err, sizeof(err)), "admin file with a NUL byte");
+	}
+	/* garbage with a control byte is shown safely */
+	write_file(path, "x\x1b[31my\n");
+	T_OK(!state_admin_read(path, &a, err, sizeof(err)) && !strchr(err, '\x1b'),
+	     "admin file error text has no control bytes");
+
+	T_EQ_INT(state_admin_write(path, ADMIN_DRAIN), 0, "state_admin_write drain");
+	text = util_read_file(path, 64, &len);
+	T_EQ_STR(text, "drain\n", "admin file holds one word and a newline");
+	free(text);
+	T_OK(state_admin_read(path, &a, err, sizeof(err)) && a == ADMIN_DRAIN,
+	     "written admin state reads back");
+	snprintf(name, sizeof(name), "%s/missing-dir/admin-state", dir);
+	T_OK(state_admin_write(name, ADMIN_MAINT) != 0, "write into a missing directory fails");
+
+	state_set_admin(ADMIN_MAINT);
+	T_EQ_INT(state_admin(), ADMIN_MAINT, "state_set_admin");
+	state_set_admin(ADMIN_READY);
+	T_EQ_STR(state_admin_name(ADMIN_MAINT), "maint", "state_admin_name");
+
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Reads what the log wrote to the temp file since offset *off. */
+static char *log_since(int fd, off_t *off)
+{
+	static char buf[8192];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, *off);
+
+	n = n < 0 ? 0 : n;
+	buf[n] = '\0';
+	*off += n;
+	return buf;
+}
+
+static void test_transitions(void)
+{
+	char path[] = "/tmp/primgr-test-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	off_t off = 0;
+	struct snapshot *s;
+	const char *text;
+
+	fflush(stderr);
+	dup2(fd, 2);
+	log_open(LOG_TARGET_STDERR, LOG_NOTICE, LOG_DAEMON);
+
+	s = snap(VERDICT_PRIMARY, NOW);
+	snprintf(s->c.reason, sizeof(s->c.reason), "3 of 3 votes, quorum 2");
+	state_publish(s);
+	text = log_since(fd, &off);
+	T_OK(strstr(text, "verdict Primary (first refresh): 3 of 3 votes, quorum 2") != NULL,
+	     "first publish logs the first verdict");
+
+	s = snap(VERDICT_PRIMARY, NOW + 1000);
+	snprintf(s->c.reason, sizeof(s->c.reason), "2 of 3 votes, quorum 2 (node3 unreachable)");
+	state_publish(s);
+	T_EQ_STR(log_since(fd, &off), "", "same verdict, same reason class: nothing at notice");
+
+	s = snap(VERDICT_UNKNOWN, NOW + 2000);
+	snprintf(s->c.reason, sizeof(s->c.reason),
+		 "1 of 3 votes (node2 names node3, node3 unreachable)");
+	state_publish(s);
+	text = log_since(fd, &off);
+	T_OK(strstr(text, "verdict Primary -> Unknown: 1 of 3 votes (node2 names node3, "
+			  "node3 unreachable)") != NULL,
+	     "Primary -> Unknown logged once at notice");
+	T_OK(strchr(text, '\n') == strrchr(text, '\n'), "one line");
+
+	for (int i = 0; i < 5; i++) {
+		s = snap(VERDICT_UNKNOWN, NOW + 3000 + i);
+		snprintf(s->c.reason, sizeof(s->c.reason), "1 of 3 votes (node%d unreachable)", i);
+		state_publish(s);
+	}
+	T_EQ_STR(log_since(fd, &off), "", "repeats are not logged at notice");
+
+	s = snap(VERDICT_UNKNOWN, NOW + 4000);
+	snprintf(s->c.reason, sizeof(s->c.reason), "witness: never routable");
+	state_publish(s);
+	text = log_since(fd, &off);
+	T_OK(strstr(text, "verdict stays Unknown: witness: never routable") != NULL,
+	     "same verdict, new reason class: notice");
+
+	log_set_level(LOG_DEBUG);
+	s = snap(VERDICT_UNKNOWN, NOW + 5000);
+	snprintf(s->c.reason, sizeof(s->c.reason), "witness: never routable");
+	state_publish(s);
+	T_OK(strstr(log_since(fd, &off), "[debug]: verdict Unknown: witness") != NULL,
+	     "repeat logged at debug");
+	log_set_level(LOG_NOTICE);
+
+	T_OK(state_current()->made_ms == NOW + 5000, "state_current is the last published");
+	state_shutdown();
+	T_OK(state_current()->made_ms == 0 && state_current()->c.verdict == VERDICT_UNKNOWN,
+	     "after shutdown: the starting snapshot");
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_table();
+	test_stale();
+	test_weights();
+	test_unknown_lag();
+	test_parse_role();
+	test_admin_file();
+	test_transitions();
+	return t_done();
+}
