@@ -17,6 +17,14 @@ count_primaries() {
 	echo "$n"
 }
 
+# ct_alive: a live process yes, a zombie (exited, not yet reaped) no, a gone pid no.
+ct_zombie || bail_out "no zombie made"
+check "kill -0 succeeds on a zombie (pid $ZOMBIE_PID)" kill -0 "$ZOMBIE_PID"
+check "ct_alive is false for a zombie" eval '! ct_alive $ZOMBIE_PID'
+check "ct_alive is true for a live process" ct_alive "$ZOMBIE_PARENT"
+ct_zombie_end
+check "ct_alive is false for a pid that is gone" eval '! ct_alive $ZOMBIE_PID'
+
 cluster_init 3 --witness || bail_out "cluster_init 3 --witness"
 ok "3-node cluster and a witness up in ${CT_INIT_MS} ms"
 check "repmgr cluster show exits 0 on a healthy cluster" cluster_show 1

@@ -63,7 +63,7 @@ else
 fi
 left=
 for p in $demo_pids; do
-	kill -0 "$p" 2>/dev/null && left="$left $p"
+	ct_alive "$p" && left="$left $p"
 done
 if [ -z "$left" ]; then
 	ok "demo.sh down stops every process the demo started ($(echo "$demo_pids" | wc -w) pids)"

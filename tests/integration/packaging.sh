@@ -175,6 +175,29 @@ if need nc curl jq; then
 	has "$p" "^plan: $A/data has standby.signal: start as is (standby)$" "standby.signal: start as is without asking"
 	rm -f "$A/data/standby.signal"
 
+	# postmaster.pid: a live postmaster means nothing to do; a zombie (a postmaster killed
+	# in a container whose pid 1 never reaps) or a gone pid is a stale file
+	sleep 60 &
+	live=$!
+	echo "$live" >"$A/data/postmaster.pid"
+	p=$(plan_of "200 $J2" - -)
+	has "$(cat "$A/stderr")" "PostgreSQL already runs on $A/data (postmaster $live): nothing to do" \
+		"postmaster.pid names a live process: nothing to do"
+	kill "$live"
+	wait "$live" 2>/dev/null
+	if ct_zombie; then
+		echo "$ZOMBIE_PID" >"$A/data/postmaster.pid"
+		p=$(plan_of "200 $J2" - -)
+		has "$p" "^plan: .*node rejoin -d 'host=db2.example" "postmaster.pid names a zombie: not running, rejoin planned"
+		ct_zombie_end
+	else
+		not_ok "postmaster.pid names a zombie: no zombie made"
+	fi
+	echo 999999999 >"$A/data/postmaster.pid"
+	p=$(plan_of "200 $J2" - -)
+	has "$p" "^plan: .*node rejoin -d 'host=db2.example" "postmaster.pid names a gone pid: rejoin planned"
+	rm -f "$A/data/postmaster.pid"
+
 	# exit statuses
 	rc=0; bash "$AUTOSTART" -c "$A/nope.ini" -n >/dev/null 2>&1 || rc=$?
 	is "$rc" 78 "unreadable INI: exit 78"

@@ -252,11 +252,45 @@ ct_ours() {
 		tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$CT_DIR/"
 }
 
-# ct_alive PID: the process exists and is not a zombie.
+# ct_alive PID: the process exists and is not a zombie. (`kill -0` succeeds on a zombie: a
+# postmaster orphaned by pg_ctl stays one where pid 1 of a container never reaps.) The state
+# follows the last ')' of /proc/PID/stat, since the command name may hold spaces.
 ct_alive() {
 	local st
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	st=${st%% *}
 	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# ct_zombie: makes a zombie, as a container's pid 1 that never reaps leaves them. Sets
+# ZOMBIE_PID (exited, never reaped) and ZOMBIE_PARENT (the live process that holds it; kill it
+# and wait for it to let the zombie go). Returns 1 when the zombie did not appear within 5 s.
+ZOMBIE_PID='' ZOMBIE_PARENT=''
+ct_zombie() {
+	local fifo
+	fifo=$(mktemp -u "${TMPDIR:-/tmp}/primgr-zombie.XXXXXX")
+	mkfifo "$fifo" || return 1
+	python3 -c 'import os, sys, time
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % pid)
+time.sleep(60)' "$fifo" &
+	ZOMBIE_PARENT=$!
+	read -r ZOMBIE_PID <"$fifo"
+	rm -f "$fifo"
+	[ -n "$ZOMBIE_PID" ] || return 1
+	wait_for 5 eval '[ "$(cut -d" " -f3 "/proc/$ZOMBIE_PID/stat" 2>/dev/null)" = Z ]'
+}
+
+# ct_zombie_end: lets the zombie of ct_zombie go.
+ct_zombie_end() {
+	[ -n "$ZOMBIE_PARENT" ] || return 0
+	kill "$ZOMBIE_PARENT" 2>/dev/null
+	wait "$ZOMBIE_PARENT" 2>/dev/null
+	ZOMBIE_PARENT=
 }
 
 # ct_children PID: direct children of PID.
@@ -645,7 +679,7 @@ primgr_pid() { echo "${NODE_PRIMGR_PID[$1]}"; }
 
 primgr_running() {
 	local p=${NODE_PRIMGR_PID[$1]}
-	[ -n "$p" ] && kill -0 "$p" 2>/dev/null
+	[ -n "$p" ] && ct_alive "$p"
 }
 
 # ct_spawn NAME LOG CMD...: starts CMD in the background as postgres from the temp dir, output
@@ -721,7 +755,7 @@ primgr_stop() {
 	[ -n "$p" ] || return 0
 	kill -CONT "$p" 2>/dev/null
 	kill -TERM "$p" 2>/dev/null
-	wait_for 5 eval "! kill -0 $p 2>/dev/null" || kill -KILL "$p" 2>/dev/null
+	wait_for 5 eval "! ct_alive $p" || kill -KILL "$p" 2>/dev/null
 	NODE_PRIMGR_PID[i]=
 }
 
