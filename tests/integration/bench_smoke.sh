@@ -78,18 +78,24 @@ HTTP /state, keep-alive|nginx|1
 HTTP /state, keep-alive|primgr|1
 HTTP /state, keep-alive|nginx|50
 HTTP /state, keep-alive|primgr|50
+agent-check, new conn, paced at 2000/s|minimal|50
+agent-check, new conn, paced at 2000/s|primgr|50
+HTTP /state, Connection: close, paced at 2000/s|nginx|50
+HTTP /state, Connection: close, paced at 2000/s|primgr|50
 agent-check at 1 check/s (SQL)|primgr|1
 agent-check at <= 20000 checks/s (SQL)|primgr|50
 agent-check, 1 peer black-holed|primgr|50
 HTTP keep-alive, 1 peer black-holed|primgr|50
+agent-check, paced at 2000/s, 1 peer black-holed|primgr|50
 agent-check, 5000 idle conns open|primgr|50
-HTTP keep-alive, 5000 idle conns open|primgr|50"
+HTTP keep-alive, 5000 idle conns open|primgr|50
+agent-check, paced at 2000/s, 5000 idle conns open|primgr|50"
 rows=$(awk -F' *\\| *' '/^\| / && $3 ~ /^(minimal|primgr|nginx)$/ { print $2 "|" $3 "|" $4 }' \
 	"$md" 2>/dev/null)
 if [ "$rows" = "$expected" ]; then
-	ok "the table has all 18 rows in order"
+	ok "the table has all 24 rows in order"
 else
-	not_ok "the table has all 18 rows in order"
+	not_ok "the table has all 24 rows in order"
 	diff <(echo "$expected") <(echo "$rows") | sed 's/^/# /'
 fi
 
@@ -108,7 +114,10 @@ check "primgr's SQL statements reach pg_stat_statements in every row${sql_bad:+ 
 wrong=$(awk -F'\t' 'NF >= 17 && $1 != "cell" && $1 !~ /^#/ && ($7 + $8) > 0 {
 	print $1 " errors=" $7 " unexpected=" $8 }' "${raw:-/dev/null}")
 check "every request got the expected answer${wrong:+ (not: $wrong)}" [ -z "$wrong" ]
-check "18 raw measurements" [ "$(grep -cv '^#\|^cell' "${raw:-/dev/null}")" -eq 18 ]
+check "24 raw measurements" [ "$(grep -cv '^#\|^cell' "${raw:-/dev/null}")" -eq 24 ]
+floor=$(sed -n 's/^# floor: rss_kib=\([0-9]*\) .*/\1/p' "${raw:-/dev/null}")
+check "the memory floor is measured (${floor:-no} KiB)" [ "${floor:-0}" -gt 0 ]
+check "the table judges primgr's RSS above the floor" grep -q '^| primgr RSS under load above that floor' "$md"
 
 targets=$(grep -c '| \(PASS\|\*\*MISS\*\*\) |$' "$md" 2>/dev/null)
 check "the targets are judged (${targets:-0} verdicts)" [ "${targets:-0}" -ge 16 ]
