@@ -19,21 +19,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Small buffers now and then: a name longer than the buffer must fail, not cut. */
 	size_t nsize = (sel & 0x80) ? 1 + (sel & 0x0f) : CONFIG_NAME_MAX;
 	char name[CONFIG_NAME_MAX], state[16];
+	struct primary_answer a;
 	int id = -1;
 
 	memcpy(body, in.p, len);
 	body[len] = '\0';
-	memset(name, 0x55, sizeof(name));
-	if (peers_parse_primary(body, len, name, nsize, &id)) {
-		FUZZ_CHECK(fuzz_terminated(name, nsize));
-		FUZZ_CHECK(name[0] != '\0');
-		FUZZ_CHECK(id >= 0);
+	memset(&a, 0x55, sizeof(a));
+	if (peers_parse_primary(body, len, &a) == NULL) {
+		FUZZ_CHECK(fuzz_terminated(a.name, sizeof(a.name)));
+		FUZZ_CHECK(fuzz_terminated(a.by_name, sizeof(a.by_name)));
+		FUZZ_CHECK(a.name[0] != '\0' && a.by_name[0] != '\0');
+		FUZZ_CHECK(a.id > 0 && a.by_id > 0);
 		FUZZ_CHECK(memmem(body, len, "Primary", 7) != NULL);
+	} else {
+		FUZZ_CHECK(a.name[0] == '\0' && a.by_name[0] == '\0' && a.id == 0 && a.by_id == 0);
 	}
 	memset(name, 0x55, sizeof(name));
 	if (peers_parse_state(body, len, state, (sel & 0x40) ? 1 + (sel & 0x07) : sizeof(state),
-	                      name, nsize)) {
+	                      name, nsize, &id)) {
 		FUZZ_CHECK(fuzz_terminated(name, nsize));
+		FUZZ_CHECK(id > 0);
 		FUZZ_CHECK(strcmp(state, "Primary") == 0 || strcmp(state, "Standby") == 0 ||
 		           strcmp(state, "Down") == 0 || strcmp(state, "Unknown") == 0);
 	}

@@ -84,15 +84,21 @@ static int count_voters(const struct node *nodes, size_t n)
 	return voters;
 }
 
-/* A peer's vote counts when it names this node by name, and by id too when it gave one
- * (an older peer may send only the name). */
-static bool vote_names(const struct peer_vote *v, const struct node *self)
+/* The reply asked of peer p came from p itself, by its own account: a URL that reaches
+ * another node (two rows on one URL, self's own URL, a typo in [peers]) casts no vote. */
+static bool answered_by(const struct peer_vote *v, const struct node *p)
 {
-	if (v->status != PEER_ANSWERED)
+	return v->answered_id == p->id &&
+	       strncmp(v->answered_name, p->name, sizeof(v->answered_name)) == 0;
+}
+
+/* Peer p's vote counts when p itself answered and named this node by name and id. */
+static bool vote_names(const struct peer_vote *v, const struct node *p, const struct node *self)
+{
+	if (v->status != PEER_ANSWERED || !answered_by(v, p))
 		return false;
-	if (strncmp(v->named_name, self->name, sizeof(v->named_name)) != 0)
-		return false;
-	return v->named_id == 0 || v->named_id == self->id;
+	return strncmp(v->named_name, self->name, sizeof(v->named_name)) == 0 &&
+	       v->named_id == self->id;
 }
 
 /* Why peer p gave no vote, in a few words. The id is only worth showing when the name
@@ -111,6 +117,10 @@ static void reason_add_refusal(struct reason *r, const struct node *self, const 
 		reason_add(r, "%s%s bad reply", sep, p->name);
 	else if (namelen == 0)
 		reason_add(r, "%s%s names no primary", sep, p->name);
+	else if (!answered_by(v, p))
+		reason_add(r, "%s%s's URL answered as %.*s (id %d)", sep, p->name,
+		           (int)strnlen(v->answered_name, sizeof(v->answered_name)),
+		           v->answered_name, v->answered_id);
 	else if (strncmp(v->named_name, self->name, sizeof(v->named_name)) == 0)
 		reason_add(r, "%s%s names %s with node_id %d", sep, p->name, self->name,
 		           v->named_id);
@@ -144,7 +154,7 @@ static void decide_votes(const struct consensus_input *in, const struct node *se
 		const struct node *p = &in->nodes[i];
 		if (p == self || !is_voter(p))
 			continue;
-		if (in->votes && vote_names(&in->votes[i], self))
+		if (in->votes && vote_names(&in->votes[i], p, self))
 			out->votes++;
 	}
 	out->verdict = out->votes >= out->quorum ? VERDICT_PRIMARY : VERDICT_UNKNOWN;
@@ -152,7 +162,7 @@ static void decide_votes(const struct consensus_input *in, const struct node *se
 	for (size_t i = 0; i < in->nnodes; i++) {
 		const struct node *p = &in->nodes[i];
 		const struct peer_vote *v = in->votes ? &in->votes[i] : NULL;
-		if (p == self || !is_voter(p) || (v && vote_names(v, self)))
+		if (p == self || !is_voter(p) || (v && vote_names(v, p, self)))
 			continue;
 		reason_add(r, "%s", first ? " (" : "");
 		reason_add_refusal(r, self, p, v, first);

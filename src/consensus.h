@@ -23,6 +23,8 @@ struct peer_vote {
 	enum peer_status status;
 	int named_id;                       /* 0 when the peer names no primary */
 	char named_name[CONFIG_NAME_MAX];
+	int answered_id;                    /* who answered, by its own account */
+	char answered_name[CONFIG_NAME_MAX];
 	char detail[96];                    /* error text for logs */
 };
 

@@ -456,6 +456,8 @@ static int route_primary(const struct route_ctx *x, struct buf *body)
 		snprintf(why, sizeof(why), "%s", s->c.reason);
 	else if (s->c.primary_id <= 0 || !s->primary_name[0])
 		snprintf(why, sizeof(why), "no single active primary in the local view");
+	else if (s->self_id <= 0 || !s->self_name[0])
+		snprintf(why, sizeof(why), "own node id and name unknown");
 	else
 		code = 200;
 	if (j && code == 200) {
@@ -464,6 +466,11 @@ static int route_primary(const struct route_ctx *x, struct buf *body)
 	} else if (j) {
 		jset(j, "Primary", json_null(), &ok);
 		jset(j, "reason", jstr(why), &ok);
+	}
+	/* who answers: a vote counts only from the node its URL was meant to reach */
+	if (j) {
+		jset(j, "answered_by", jstr_or_null(s->self_name), &ok);
+		jset(j, "answered_by_id", s->self_id > 0 ? json_integer(s->self_id) : json_null(), &ok);
 	}
 	return json_emit(j, ok, body) ? code : 500;
 }

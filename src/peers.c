@@ -466,37 +466,44 @@ static bool copy_name(const json_t *v, char *out, size_t size)
 	return true;
 }
 
-bool peers_parse_primary(const char *body, size_t len, char *name, size_t size, int *id)
+/* A node id: an integer 1..INT32_MAX. */
+static bool copy_id(const json_t *v, int *out)
+{
+	json_int_t i;
+
+	if (!json_is_integer(v))
+		return false;
+	i = json_integer_value(v);
+	if (i < 1 || i > INT32_MAX)
+		return false;
+	*out = (int)i;
+	return true;
+}
+
+const char *peers_parse_primary(const char *body, size_t len, struct primary_answer *out)
 {
 	json_t *root = parse_object(body, len);
-	json_t *v;
-	bool ok = false;
+	const char *err = NULL;
 
+	memset(out, 0, sizeof(*out));
 	if (!root)
-		return false;
-	*id = 0;
-	v = json_object_get(root, "Primary");
-	if (!v || json_is_null(v) || !copy_name(v, name, size))
-		goto out;
-	v = json_object_get(root, "node_id");
-	if (v) {
-		json_int_t i;
-
-		if (!json_is_integer(v))
-			goto out;
-		i = json_integer_value(v);
-		if (i < 1 || i > INT32_MAX)
-			goto out;
-		*id = (int)i;
-	}
-	ok = true;
-out:
+		return "not one JSON object";
+	if (!copy_name(json_object_get(root, "Primary"), out->name, sizeof(out->name)))
+		err = "no valid \"Primary\" name";
+	else if (!copy_id(json_object_get(root, "node_id"), &out->id))
+		err = "no valid \"node_id\"";
+	else if (!copy_name(json_object_get(root, "answered_by"), out->by_name, sizeof(out->by_name)))
+		err = "no valid \"answered_by\" name";
+	else if (!copy_id(json_object_get(root, "answered_by_id"), &out->by_id))
+		err = "no valid \"answered_by_id\"";
 	json_decref(root);
-	return ok;
+	if (err)
+		memset(out, 0, sizeof(*out));
+	return err;
 }
 
 bool peers_parse_state(const char *body, size_t len, char *state, size_t ssize, char *name,
-                       size_t nsize)
+                       size_t nsize, int *id)
 {
 	static const char *const states[] = {"Primary", "Standby", "Down", "Unknown"};
 	json_t *root = parse_object(body, len);
@@ -517,7 +524,8 @@ bool peers_parse_state(const char *body, size_t len, char *state, size_t ssize, 
 		}
 	}
 	if (ok)
-		ok = copy_name(json_object_get(root, "node_name"), name, nsize);
+		ok = copy_name(json_object_get(root, "node_name"), name, nsize) &&
+		     copy_id(json_object_get(root, "node_id"), id);
 out:
 	json_decref(root);
 	return ok;

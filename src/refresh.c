@@ -302,14 +302,20 @@ static void vote_from_reply(const struct peer_reply *r, struct peer_vote *v)
 	} else if (r->http_code != 200) {
 		v->status = PEER_BAD_REPLY;
 		snprintf(v->detail, sizeof(v->detail), "HTTP %ld", r->http_code);
-	} else if (!peers_parse_primary(r->body, r->body_len, v->named_name, sizeof(v->named_name),
-	                                &v->named_id)) {
-		v->status = PEER_BAD_REPLY;
-		copy_cut(v->detail, "malformed /primary reply", sizeof(v->detail));
-		v->named_name[0] = '\0';
-		v->named_id = 0;
 	} else {
+		struct primary_answer a;
+		const char *bad = peers_parse_primary(r->body, r->body_len, &a);
+
+		if (bad) {
+			v->status = PEER_BAD_REPLY;
+			snprintf(v->detail, sizeof(v->detail), "malformed /primary reply: %s", bad);
+			return;
+		}
 		v->status = PEER_ANSWERED;
+		v->named_id = a.id;
+		copy_cut(v->named_name, a.name, sizeof(v->named_name));
+		v->answered_id = a.by_id;
+		copy_cut(v->answered_name, a.by_name, sizeof(v->answered_name));
 	}
 }
 
@@ -497,9 +503,12 @@ static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
 	for (size_t i = 0; i < R.rp_n; i++) {
 		const struct peer_reply *r = i < n ? &replies[i] : NULL;
 		char st[16], name[CONFIG_NAME_MAX];
+		int id = 0;
 
+		/* a reply from another node than the one asked (two rows on one URL) is no answer */
 		if (failed || !r || !r->transferred ||
-		    !peers_parse_state(r->body, r->body_len, st, sizeof(st), name, sizeof(name))) {
+		    !peers_parse_state(r->body, r->body_len, st, sizeof(st), name, sizeof(name), &id) ||
+		    id != R.rp_nodes[i].id || strcmp(name, R.rp_nodes[i].name) != 0) {
 			nsilent++;
 			if (silent && (failed || !r || !r->transferred))
 				json_array_append_new(silent, json_string(R.rp_nodes[i].name));

@@ -4,6 +4,8 @@
  *   votes  one word per row, what that peer's /primary said:
  *            -  not polled (self)     x  unreachable     ?  bad reply
  *            0  names no primary      N  names node N (id from the rows)   N#7  ...with id 7
+ *            N@M  names node N, but the reply says node M answered (id from the rows;
+ *                 M = ? for a reply that says nobody). Without @, the row's node answered.
  *   flags  self=ID selfname=NAME selfloc=LOC (repmgr.conf's location) stale down recovery
  *          novotes scope=cluster scope=list:a,b
  *
@@ -140,14 +142,20 @@ static const struct ccase cases[] = {
      "(node2 names node1 with node_id 7)"},
     {"right name, wrong id twice: Unknown", HEALTHY3, "- node1#7 node1#7", "", VERDICT_UNKNOWN, 1,
      3, 2, "1 of 3 votes"},
-    {"name only (id 0) still votes", HEALTHY3, "- node1#0 node1#0", "", VERDICT_PRIMARY, 3, 3, 2,
-     "3 of 3 votes"},
+    {"name only (id 0) casts no vote", HEALTHY3, "- node1#0 node1#0", "", VERDICT_UNKNOWN, 1, 3,
+     2, "(node2 names node1 with node_id 0, node3 names node1 with node_id 0)"},
     {"right id, wrong name: no vote", HEALTHY3, "- Node1#1 node1#1", "", VERDICT_PRIMARY, 2, 3, 2,
      "(node2 names Node1)"},
     {"unpolled peers give no vote", HEALTHY3, "- - -", "", VERDICT_UNKNOWN, 1, 3, 2,
      "(node2 not polled, node3 not polled)"},
     {"nobody answered (votes NULL)", HEALTHY3, "", "novotes", VERDICT_UNKNOWN, 1, 3, 2,
      "(node2 not polled, node3 not polled)"},
+    {"a witness on node1's URL: node1's own answer casts no vote", WITNESS3, "- x node1@node1", "",
+     VERDICT_UNKNOWN, 1, 3, 2, "(node2 unreachable, witness1's URL answered as node1 (id 1))"},
+    {"two rows on one URL: one reply, one vote", HEALTHY3, "- node1 node1@node2", "",
+     VERDICT_PRIMARY, 2, 3, 2, "(node3's URL answered as node2 (id 2))"},
+    {"a reply that says nobody answered casts no vote", HEALTHY3, "- node1@? node1", "",
+     VERDICT_PRIMARY, 2, 3, 2, "(node2's URL answered as  (id 0))"},
     {"a vote for self from its own slot is ignored",
      "1 node1 primary t dc1, 2 node2 standby t "
      "dc1",
@@ -221,7 +229,18 @@ static void parse_votes(struct world *w, const char *votes)
 		} else if (strcmp(tok, "0") == 0) {
 			v->status = PEER_ANSWERED;
 		} else {
+			char *at = strchr(tok, '@');
+
 			v->status = PEER_ANSWERED;
+			v->answered_id = i < w->n ? w->nodes[i].id : 0;
+			snprintf(v->answered_name, sizeof(v->answered_name), "%s",
+			         i < w->n ? w->nodes[i].name : "");
+			if (at) {
+				*at = '\0';
+				v->answered_id = strcmp(at + 1, "?") == 0 ? 0 : id_of(w, at + 1);
+				snprintf(v->answered_name, sizeof(v->answered_name), "%s",
+				         strcmp(at + 1, "?") == 0 ? "" : at + 1);
+			}
 			hash = strchr(tok, '#');
 			if (hash) {
 				*hash = '\0';
@@ -362,7 +381,11 @@ static void test_reason_sanitized(void)
 	parse_rows(&w, HEALTHY3);
 	w.votes[1].status = PEER_ANSWERED;
 	strcpy(w.votes[1].named_name, "evil\n\x1b[31m\xc3");
+	w.votes[1].answered_id = 2;
+	strcpy(w.votes[1].answered_name, "node2");
 	w.votes[2].status = PEER_ANSWERED;
+	w.votes[2].answered_id = 3;
+	strcpy(w.votes[2].answered_name, "node3");
 	memset(w.votes[2].named_name, 'A', sizeof(w.votes[2].named_name)); /* unterminated */
 	topology_apply_rules(&w.cfg, w.nodes, w.n, "dc1");
 	w.in = (struct consensus_input){.db_up = true,

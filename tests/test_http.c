@@ -381,11 +381,15 @@ static void test_routes_by_verdict(void)
 		  "\"votes\":1,\"quorum\":2,"
 		  "\"timeline\":1,\"age_ms\":120}" },
 
-		{ VERDICT_PRIMARY, 1, "/primary", 200, "{\"Primary\":\"node1\",\"node_id\":1}" },
-		{ VERDICT_STANDBY, 2, "/primary", 200, "{\"Primary\":\"node1\",\"node_id\":1}" },
-		{ VERDICT_UNKNOWN, 1, "/primary", 200, "{\"Primary\":\"node1\",\"node_id\":1}" },
+		{ VERDICT_PRIMARY, 1, "/primary", 200, "{\"Primary\":\"node1\",\"node_id\":1"
+		  ",\"answered_by\":\"node1\",\"answered_by_id\":1}" },
+		{ VERDICT_STANDBY, 2, "/primary", 200, "{\"Primary\":\"node1\",\"node_id\":1"
+		  ",\"answered_by\":\"node2\",\"answered_by_id\":2}" },
+		{ VERDICT_UNKNOWN, 1, "/primary", 200, "{\"Primary\":\"node1\",\"node_id\":1"
+		  ",\"answered_by\":\"node1\",\"answered_by_id\":1}" },
 		{ VERDICT_DOWN, 1, "/primary", 503,
-		  "{\"Primary\":null,\"reason\":\"database unreachable: connection refused\"}" },
+		  "{\"Primary\":null,\"reason\":\"database unreachable: connection refused\""
+		  ",\"answered_by\":\"node1\",\"answered_by_id\":1}" },
 
 		{ VERDICT_PRIMARY, 1, "/replica", 503,
 		  "{\"replica\":false,\"state\":\"Primary\",\"weight\":0,\"lag_ms\":null,"
@@ -471,7 +475,9 @@ static void test_routes_special(void)
 		 "stale body");
 	get("GET /primary HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
 	T_EQ_INT(r.code, 503, "stale: /primary 503");
-	T_EQ_STR(r.body, "{\"Primary\":null,\"reason\":\"stale: last refresh 6000 ms ago\"}",
+	T_EQ_STR(r.body,
+		 "{\"Primary\":null,\"reason\":\"stale: last refresh 6000 ms ago\","
+		 "\"answered_by\":\"node1\",\"answered_by_id\":1}",
 		 "stale /primary body");
 
 	/* lag over max_lag past the grace: /replica 503 */

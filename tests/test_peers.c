@@ -22,66 +22,93 @@ struct primary_case {
 	const char *name;
 	const char *body;
 	size_t len; /* 0 = strlen(body) */
-	bool ok;
+	const char *err; /* NULL: parses */
 	const char *want_name;
 	int want_id;
 };
 
+/* A whole vote, then the same with one key changed: BY appends who answered. */
+#define BY ",\"answered_by\":\"node2\",\"answered_by_id\":2}"
+
 static void test_parse_primary(void)
 {
-	static const char nul_inside[] = "{\"Primary\":\"no\0de1\"}";
-	static const char nul_after[] = "{\"Primary\":\"node1\"}\0";
+	static const char nul_inside[] = "{\"Primary\":\"no\0de1\",\"node_id\":1" BY;
+	static const char nul_after[] = "{\"Primary\":\"node1\",\"node_id\":1" BY "\0";
+	static const char *const no_name = "no valid \"Primary\" name";
+	static const char *const no_id = "no valid \"node_id\"";
+	static const char *const no_by = "no valid \"answered_by\" name";
+	static const char *const no_by_id = "no valid \"answered_by_id\"";
+	static const char *const not_json = "not one JSON object";
 	static const struct primary_case cases[] = {
-	    {"name and id", "{\"Primary\":\"node1\",\"node_id\":1}", 0, true, "node1", 1},
-	    {"name only", "{\"Primary\": \"node2\"}", 0, true, "node2", 0},
-	    {"extra keys", "{\"x\":[1,2],\"Primary\":\"n3\",\"node_id\":3,\"y\":{}}", 0, true, "n3",
-	     3},
-	    {"whitespace", " \n{ \"Primary\" : \"db_1\" }\n", 0, true, "db_1", 0},
-	    {"utf-8 name", "{\"Primary\":\"n\\u00e9ud\"}", 0, true, "n\xc3\xa9ud", 0},
-	    {"null primary", "{\"Primary\":null,\"reason\":\"db down\"}", 0, false, NULL, 0},
-	    {"missing key", "{\"primary\":\"node1\"}", 0, false, NULL, 0},
-	    {"empty name", "{\"Primary\":\"\"}", 0, false, NULL, 0},
-	    {"number", "{\"Primary\":1}", 0, false, NULL, 0},
-	    {"bool", "{\"Primary\":true}", 0, false, NULL, 0},
-	    {"array", "{\"Primary\":[\"node1\"]}", 0, false, NULL, 0},
-	    {"id string", "{\"Primary\":\"node1\",\"node_id\":\"1\"}", 0, false, NULL, 0},
-	    {"id zero", "{\"Primary\":\"node1\",\"node_id\":0}", 0, false, NULL, 0},
-	    {"id negative", "{\"Primary\":\"node1\",\"node_id\":-4}", 0, false, NULL, 0},
-	    {"id huge", "{\"Primary\":\"node1\",\"node_id\":99999999999}", 0, false, NULL, 0},
-	    {"id float", "{\"Primary\":\"node1\",\"node_id\":1.5}", 0, false, NULL, 0},
-	    {"top array", "[{\"Primary\":\"node1\"}]", 0, false, NULL, 0},
-	    {"top string", "\"node1\"", 0, false, NULL, 0},
-	    {"invalid", "{\"Primary\":\"node1\"", 0, false, NULL, 0},
-	    {"trailing garbage", "{\"Primary\":\"node1\"} x", 0, false, NULL, 0},
-	    {"two objects", "{\"Primary\":\"a\"}{\"Primary\":\"b\"}", 0, false, NULL, 0},
-	    {"duplicate key", "{\"Primary\":\"a\",\"Primary\":\"b\"}", 0, false, NULL, 0},
-	    {"escaped NUL", "{\"Primary\":\"no\\u0000de\"}", 0, false, NULL, 0},
-	    {"raw NUL in string", nul_inside, sizeof(nul_inside) - 1, false, NULL, 0},
-	    {"NUL after object", nul_after, sizeof(nul_after) - 1, false, NULL, 0},
-	    {"control char", "{\"Primary\":\"a\\nb\"}", 0, false, NULL, 0},
-	    {"empty body", "", 0, false, NULL, 0},
-	    {"html", "<html>502 Bad Gateway</html>", 0, false, NULL, 0},
+	    {"the whole vote", "{\"Primary\":\"node1\",\"node_id\":1" BY, 0, NULL, "node1", 1},
+	    {"keys in any order",
+	     "{\"answered_by_id\":2,\"node_id\":1,\"answered_by\":\"node2\",\"Primary\":\"node1\"}", 0,
+	     NULL, "node1", 1},
+	    {"extra keys", "{\"x\":[1,2],\"Primary\":\"n3\",\"node_id\":3,\"y\":{}" BY, 0, NULL, "n3", 3},
+	    {"whitespace", " \n{ \"Primary\" : \"db_1\", \"node_id\" : 7" BY "\n", 0, NULL, "db_1", 7},
+	    {"utf-8 name", "{\"Primary\":\"n\\u00e9ud\",\"node_id\":1" BY, 0, NULL, "n\xc3\xa9ud", 1},
+	    {"name only", "{\"Primary\": \"node2\"}", 0, no_id, NULL, 0},
+	    {"no answered_by", "{\"Primary\":\"node1\",\"node_id\":1}", 0, no_by, NULL, 0},
+	    {"no answered_by_id", "{\"Primary\":\"node1\",\"node_id\":1,\"answered_by\":\"node2\"}", 0,
+	     no_by_id, NULL, 0},
+	    {"answered_by null",
+	     "{\"Primary\":\"node1\",\"node_id\":1,\"answered_by\":null,\"answered_by_id\":2}", 0,
+	     no_by, NULL, 0},
+	    {"answered_by_id zero",
+	     "{\"Primary\":\"node1\",\"node_id\":1,\"answered_by\":\"node2\",\"answered_by_id\":0}", 0,
+	     no_by_id, NULL, 0},
+	    {"answered_by control char",
+	     "{\"Primary\":\"node1\",\"node_id\":1,\"answered_by\":\"n\\u001b\",\"answered_by_id\":2}",
+	     0, no_by, NULL, 0},
+	    {"null primary", "{\"Primary\":null,\"reason\":\"db down\"}", 0, no_name, NULL, 0},
+	    {"missing key", "{\"primary\":\"node1\"}", 0, no_name, NULL, 0},
+	    {"empty name", "{\"Primary\":\"\",\"node_id\":1" BY, 0, no_name, NULL, 0},
+	    {"number", "{\"Primary\":1}", 0, no_name, NULL, 0},
+	    {"bool", "{\"Primary\":true}", 0, no_name, NULL, 0},
+	    {"array", "{\"Primary\":[\"node1\"]}", 0, no_name, NULL, 0},
+	    {"id string", "{\"Primary\":\"node1\",\"node_id\":\"1\"" BY, 0, no_id, NULL, 0},
+	    {"id zero", "{\"Primary\":\"node1\",\"node_id\":0" BY, 0, no_id, NULL, 0},
+	    {"id negative", "{\"Primary\":\"node1\",\"node_id\":-4" BY, 0, no_id, NULL, 0},
+	    {"id huge", "{\"Primary\":\"node1\",\"node_id\":99999999999" BY, 0, no_id, NULL, 0},
+	    {"id float", "{\"Primary\":\"node1\",\"node_id\":1.5" BY, 0, no_id, NULL, 0},
+	    {"top array", "[{\"Primary\":\"node1\"}]", 0, not_json, NULL, 0},
+	    {"top string", "\"node1\"", 0, not_json, NULL, 0},
+	    {"invalid", "{\"Primary\":\"node1\"", 0, not_json, NULL, 0},
+	    {"trailing garbage", "{\"Primary\":\"node1\",\"node_id\":1" BY " x", 0, not_json, NULL, 0},
+	    {"two objects", "{\"Primary\":\"a\"}{\"Primary\":\"b\"}", 0, not_json, NULL, 0},
+	    {"duplicate key", "{\"Primary\":\"a\",\"Primary\":\"b\",\"node_id\":1" BY, 0, not_json, NULL,
+	     0},
+	    {"escaped NUL", "{\"Primary\":\"no\\u0000de\",\"node_id\":1" BY, 0, not_json, NULL, 0},
+	    {"raw NUL in string", nul_inside, sizeof(nul_inside) - 1, not_json, NULL, 0},
+	    {"NUL after object", nul_after, sizeof(nul_after) - 1, not_json, NULL, 0},
+	    {"control char", "{\"Primary\":\"a\\nb\",\"node_id\":1" BY, 0, no_name, NULL, 0},
+	    {"empty body", "", 0, not_json, NULL, 0},
+	    {"html", "<html>502 Bad Gateway</html>", 0, not_json, NULL, 0},
 	    {"name 63 bytes",
-	     "{\"Primary\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 0,
-	     true, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0},
+	     "{\"Primary\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"node_id\":1" BY,
+	     0, NULL, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1},
 	    {"name 64 bytes",
-	     "{\"Primary\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
-	     0, false, NULL, 0},
+	     "{\"Primary\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"node_id\":1" BY,
+	     0, no_name, NULL, 0},
 	};
 	char msg[160];
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct primary_case *c = &cases[i];
-		char name[CONFIG_NAME_MAX] = "";
-		int id = -1;
+		struct primary_answer a;
 		size_t len = c->len ? c->len : strlen(c->body);
-		bool ok = peers_parse_primary(c->body, len, name, sizeof(name), &id);
+		const char *err = peers_parse_primary(c->body, len, &a);
 
 		snprintf(msg, sizeof(msg), "parse_primary: %s", c->name);
-		T_EQ_INT(ok, c->ok, msg);
-		if (ok && c->ok) {
-			T_EQ_STR(name, c->want_name, msg);
-			T_EQ_INT(id, c->want_id, msg);
+		T_EQ_STR(err ? err : "(parses)", c->err ? c->err : "(parses)", msg);
+		if (!err && !c->err) {
+			T_EQ_STR(a.name, c->want_name, msg);
+			T_EQ_INT(a.id, c->want_id, msg);
+			T_EQ_STR(a.by_name, "node2", msg);
+			T_EQ_INT(a.by_id, 2, msg);
+		} else if (err) {
+			T_OK(a.name[0] == '\0' && a.id == 0 && a.by_name[0] == '\0' && a.by_id == 0,
+			     "parse_primary: a rejected reply leaves nothing behind");
 		}
 	}
 
@@ -89,38 +116,27 @@ static void test_parse_primary(void)
 	{
 		size_t n = 3000;
 		char *deep = malloc(2 * n + 1);
-		char name[CONFIG_NAME_MAX];
-		int id;
+		struct primary_answer a;
 
 		memset(deep, '[', n);
 		memset(deep + n, ']', n);
 		deep[2 * n] = '\0';
-		T_OK(!peers_parse_primary(deep, 2 * n, name, sizeof(name), &id),
+		T_OK(peers_parse_primary(deep, 2 * n, &a) != NULL,
 		     "parse_primary: 3000 nested arrays rejected");
 		free(deep);
 	}
 	{
 		size_t n = 1 << 20;
 		char *huge = malloc(n + 64);
-		char name[CONFIG_NAME_MAX];
-		int id;
+		struct primary_answer a;
 		size_t off = 0;
 
 		off += (size_t)sprintf(huge, "{\"Primary\":\"");
 		memset(huge + off, 'a', n);
 		off += n;
 		off += (size_t)sprintf(huge + off, "\"}");
-		T_OK(!peers_parse_primary(huge, off, name, sizeof(name), &id),
-		     "parse_primary: 1 MB body rejected");
+		T_OK(peers_parse_primary(huge, off, &a) != NULL, "parse_primary: 1 MB body rejected");
 		free(huge);
-	}
-	{
-		char name[8];
-		int id;
-		const char *b = "{\"Primary\":\"node12345\"}";
-
-		T_OK(!peers_parse_primary(b, strlen(b), name, sizeof(name), &id),
-		     "parse_primary: name longer than the caller's buffer rejected");
 	}
 }
 
@@ -129,6 +145,7 @@ struct state_case {
 	const char *body;
 	bool ok;
 	const char *want_state, *want_name;
+	int want_id;
 };
 
 static void test_parse_state(void)
@@ -137,36 +154,51 @@ static void test_parse_state(void)
 	    {"primary",
 	     "{\"state\":\"Primary\",\"node_id\":1,\"node_name\":\"node1\",\"reason\":\"x\","
 	     "\"votes\":3,\"quorum\":2,\"timeline\":1,\"age_ms\":120}",
-	     true, "Primary", "node1"},
-	    {"standby", "{\"state\":\"Standby\",\"node_name\":\"node2\"}", true, "Standby",
-	     "node2"},
-	    {"down", "{\"state\":\"Down\",\"node_name\":\"node3\"}", true, "Down", "node3"},
-	    {"unknown", "{\"state\":\"Unknown\",\"node_name\":\"n\"}", true, "Unknown", "n"},
-	    {"bad word", "{\"state\":\"primary\",\"node_name\":\"node1\"}", false, NULL, NULL},
-	    {"prefix word", "{\"state\":\"Prim\",\"node_name\":\"node1\"}", false, NULL, NULL},
-	    {"word plus NUL", "{\"state\":\"Primary\\u0000x\",\"node_name\":\"node1\"}", false,
-	     NULL, NULL},
-	    {"no name", "{\"state\":\"Primary\"}", false, NULL, NULL},
-	    {"null name", "{\"state\":\"Primary\",\"node_name\":null}", false, NULL, NULL},
-	    {"state number", "{\"state\":200,\"node_name\":\"node1\"}", false, NULL, NULL},
-	    {"state null", "{\"state\":null,\"node_name\":\"node1\"}", false, NULL, NULL},
-	    {"not object", "[\"Primary\"]", false, NULL, NULL},
-	    {"invalid", "{\"state\":", false, NULL, NULL},
-	    {"trailing", "{\"state\":\"Down\",\"node_name\":\"a\"}}", false, NULL, NULL},
+	     true, "Primary", "node1", 1},
+	    {"standby", "{\"state\":\"Standby\",\"node_id\":2,\"node_name\":\"node2\"}", true,
+	     "Standby", "node2", 2},
+	    {"down", "{\"state\":\"Down\",\"node_id\":3,\"node_name\":\"node3\"}", true, "Down",
+	     "node3", 3},
+	    {"unknown", "{\"state\":\"Unknown\",\"node_id\":9,\"node_name\":\"n\"}", true, "Unknown",
+	     "n", 9},
+	    {"no id", "{\"state\":\"Primary\",\"node_name\":\"node1\"}", false, NULL, NULL, 0},
+	    {"id zero", "{\"state\":\"Primary\",\"node_id\":0,\"node_name\":\"node1\"}", false, NULL,
+	     NULL, 0},
+	    {"id string", "{\"state\":\"Primary\",\"node_id\":\"1\",\"node_name\":\"node1\"}", false,
+	     NULL, NULL, 0},
+	    {"bad word", "{\"state\":\"primary\",\"node_id\":1,\"node_name\":\"node1\"}", false, NULL,
+	     NULL, 0},
+	    {"prefix word", "{\"state\":\"Prim\",\"node_id\":1,\"node_name\":\"node1\"}", false, NULL,
+	     NULL, 0},
+	    {"word plus NUL", "{\"state\":\"Primary\\u0000x\",\"node_id\":1,\"node_name\":\"node1\"}",
+	     false, NULL, NULL, 0},
+	    {"no name", "{\"state\":\"Primary\",\"node_id\":1}", false, NULL, NULL, 0},
+	    {"null name", "{\"state\":\"Primary\",\"node_id\":1,\"node_name\":null}", false, NULL, NULL,
+	     0},
+	    {"state number", "{\"state\":200,\"node_id\":1,\"node_name\":\"node1\"}", false, NULL, NULL,
+	     0},
+	    {"state null", "{\"state\":null,\"node_id\":1,\"node_name\":\"node1\"}", false, NULL, NULL,
+	     0},
+	    {"not object", "[\"Primary\"]", false, NULL, NULL, 0},
+	    {"invalid", "{\"state\":", false, NULL, NULL, 0},
+	    {"trailing", "{\"state\":\"Down\",\"node_id\":1,\"node_name\":\"a\"}}", false, NULL, NULL,
+	     0},
 	};
 	char msg[160];
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct state_case *c = &cases[i];
 		char state[16] = "", name[CONFIG_NAME_MAX] = "";
+		int id = 0;
 		bool ok = peers_parse_state(c->body, strlen(c->body), state, sizeof(state), name,
-		                            sizeof(name));
+		                            sizeof(name), &id);
 
 		snprintf(msg, sizeof(msg), "parse_state: %s", c->name);
 		T_EQ_INT(ok, c->ok, msg);
 		if (ok && c->ok) {
 			T_EQ_STR(state, c->want_state, msg);
 			T_EQ_STR(name, c->want_name, msg);
+			T_EQ_INT(id, c->want_id, msg);
 		}
 	}
 }
@@ -212,7 +244,8 @@ static void write_all(int fd, const void *data, size_t len)
 
 static void serve_one(int c, enum srv_mode mode)
 {
-	static const char good_body[] = "{\"Primary\":\"node1\",\"node_id\":1}";
+	static const char good_body[] =
+	    "{\"Primary\":\"node1\",\"node_id\":1,\"answered_by\":\"node2\",\"answered_by_id\":2}";
 	char req[4096], buf[65536];
 	size_t have = 0;
 	int n;
@@ -400,8 +433,7 @@ static void test_transfers(void)
 	const char *u[8];
 	struct run r = {.loop = loop};
 	int64_t t0;
-	char name[CONFIG_NAME_MAX];
-	int id;
+	struct primary_answer answer;
 
 	config_for_test(&cfg);
 	p = peers_new(loop, &cfg);
@@ -437,9 +469,9 @@ static void test_transfers(void)
 
 	T_OK(r.replies[0].transferred, "good: transferred");
 	T_EQ_INT(r.replies[0].http_code, 200, "good: 200");
-	T_OK(peers_parse_primary(r.replies[0].body, r.replies[0].body_len, name, sizeof(name), &id),
+	T_OK(peers_parse_primary(r.replies[0].body, r.replies[0].body_len, &answer) == NULL,
 	     "good: body parses");
-	T_EQ_STR(name, "node1", "good: names node1");
+	T_EQ_STR(answer.name, "node1", "good: names node1");
 
 	T_OK(!r.replies[1].transferred, "black hole: not transferred");
 	T_EQ_STR(r.replies[1].error, "timeout after 500ms", "black hole: timeout error");

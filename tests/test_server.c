@@ -580,7 +580,7 @@ static void test_keepalive(struct child *c)
 		     strstr(resp, "\"state\":\"Primary\""),
 	     "pipelined: second answer");
 	T_OK(read_response(cl, false, 2000, resp, sizeof(resp)) &&
-		     strstr(resp, "{\"Primary\":\"node1\",\"node_id\":1}") &&
+		     strstr(resp, "{\"Primary\":\"node1\",\"node_id\":1,\"answered_by\":") &&
 		     strstr(resp, "Connection: close\r\n"),
 	     "pipelined: third answer, close");
 	read_until_eof(cl->fd, resp, sizeof(resp), 2000, &eof);

@@ -52,7 +52,8 @@ def read_head(s, limit=65536):
         data += chunk
     return data
 
-GOOD = b'{"Primary":"node1","node_id":1}'
+# node2's vote for node1 (every fake peer plays node2 when it answers well)
+GOOD = b'{"Primary":"node1","node_id":1,"answered_by":"node2","answered_by_id":2}'
 
 def reply(s, body, code=b"200 OK"):
     s.sendall(b"HTTP/1.1 " + code + b"\r\nContent-Type: application/json\r\nContent-Length: "
@@ -80,7 +81,7 @@ def b_badjson(s):
 
 def b_drip(s):  # a byte a second, for ever
     read_head(s)
-    msg = b"HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n" + GOOD
+    msg = b"HTTP/1.1 200 OK\r\nContent-Length: " + str(len(GOOD)).encode() + b"\r\n\r\n" + GOOD
     for i in range(len(msg)):
         s.sendall(msg[i:i + 1])
         time.sleep(1)
