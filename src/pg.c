@@ -13,7 +13,13 @@
  * are the timeline WAL is written on now; pg_control_checkpoint().timeline_id lags after
  * a promotion until the next checkpoint. On a standby pg_walfile_name() is not allowed;
  * pg_stat_wal_receiver.received_tli is the timeline being streamed, falling back to the
- * last restartpoint's timeline when no walreceiver runs. */
+ * last restartpoint's timeline when no walreceiver runs.
+ *
+ * Host names: libpq resolves a conninfo host that is a name with a blocking getaddrinfo()
+ * inside PQconnectStart/PQconnectPoll, which would stall the loop for as long as DNS takes.
+ * A connection whose host list holds names (and no hostaddr) is RESOLVING first: resolve.c
+ * looks the names up in a thread, bounded by db_timeout like every step, and libpq gets the
+ * addresses as hostaddr, one host entry per address (host stays for TLS and .pgpass). */
 #include "pg.h"
 
 #include <errno.h>
@@ -22,6 +28,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "resolve.h"
 #include "util.h"
 
 #define PG_MAX_NODES TOPOLOGY_MAX_NODES
@@ -47,7 +54,17 @@ static const char probe_sql[] =
     "SELECT node_id, node_name, type, active, upstream_node_id, location, priority, conninfo "
     "FROM repmgr.nodes ORDER BY node_id LIMIT 1025";
 
-enum conn_state { CONN_CONNECTING, CONN_IDLE, CONN_QUERY };
+enum conn_state { CONN_RESOLVING, CONN_CONNECTING, CONN_IDLE, CONN_QUERY };
+
+#define PG_MAX_HOSTS RESOLVE_MAX_NAMES
+
+/* A conninfo's host and port lists, split at the commas (libpq's syntax: no escapes). */
+struct hostlist {
+	char *host_copy, *port_copy;
+	const char *host[PG_MAX_HOSTS];
+	const char *port[PG_MAX_HOSTS];
+	size_t nhosts, nports;
+};
 
 struct pg_conn {
 	struct pg_conn *next, *prev;
@@ -60,12 +77,14 @@ struct pg_conn {
 	bool flushing;    /* PQflush returned 1: wait for write */
 	int nresults;
 	unsigned gen; /* settings generation it was opened with */
+	struct hostlist hosts; /* while RESOLVING */
 };
 
 struct pg {
 	struct ev_loop *loop;
 	char *conninfo;
 	char conninfo_error[160]; /* PQconninfoParse's complaint, "" when valid */
+	struct resolver *resolver;
 	int pool_size;
 	uint32_t db_timeout_ms, statement_timeout_ms, reconnect_max_ms;
 	unsigned gen;
@@ -179,10 +198,20 @@ static void backoff_reset(struct pg *pg)
 	pg->stats.backoff_ms = 0;
 }
 
+static void hostlist_free(struct hostlist *h)
+{
+	free(h->host_copy);
+	free(h->port_copy);
+	memset(h, 0, sizeof(*h));
+}
+
 static void conn_close(struct pg_conn *c)
 {
 	struct pg *pg = c->pg;
 
+	if (c->state == CONN_RESOLVING)
+		resolve_cancel(pg->resolver);
+	hostlist_free(&c->hosts);
 	ev_io_stop(pg->loop, &c->io);
 	ev_timer_stop(pg->loop, &c->timer);
 	if (c->conn)
@@ -204,7 +233,7 @@ static void conn_fail(struct pg_conn *c, const char *msg)
 {
 	struct pg *pg = c->pg;
 	bool was_active = pg->active == c;
-	bool connecting = c->state == CONN_CONNECTING;
+	bool connecting = c->state == CONN_CONNECTING || c->state == CONN_RESOLVING;
 	char text[320], b[32];
 
 	if (connecting)
@@ -263,7 +292,8 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* Builds the keyword/value arrays for PQconnectStartParams from the parsed conninfo plus
  * application_name (unless the user set one) and statement_timeout appended to options.
  * The user's conninfo is never edited as a string. */
-static PGconn *conn_start(struct pg *pg, char *err, size_t errlen)
+static PGconn *conn_start(struct pg *pg, const char *host, const char *hostaddr,
+                          const char *port, char *err, size_t errlen)
 {
 	PQconninfoOption *opts, *o;
 	const char **keys = NULL, **vals = NULL;
@@ -282,8 +312,8 @@ static PGconn *conn_start(struct pg *pg, char *err, size_t errlen)
 	}
 	for (o = opts; o->keyword; o++)
 		n++;
-	keys = calloc(n + 3, sizeof(*keys));
-	vals = calloc(n + 3, sizeof(*vals));
+	keys = calloc(n + 6, sizeof(*keys));
+	vals = calloc(n + 6, sizeof(*vals));
 	if (!keys || !vals)
 		goto fail;
 	for (o = opts; o->keyword; o++) {
@@ -295,8 +325,22 @@ static PGconn *conn_start(struct pg *pg, char *err, size_t errlen)
 		}
 		if (strcmp(o->keyword, "application_name") == 0 && o->val[0])
 			have_app = true;
+		if ((host && strcmp(o->keyword, "host") == 0) ||
+		    (hostaddr && strcmp(o->keyword, "hostaddr") == 0) ||
+		    (port && strcmp(o->keyword, "port") == 0))
+			continue; /* replaced below */
 		keys[i] = o->keyword;
 		vals[i++] = o->val;
+	}
+	if (host) {
+		keys[i] = "host";
+		vals[i++] = host;
+		keys[i] = "hostaddr";
+		vals[i++] = hostaddr;
+	}
+	if (port) {
+		keys[i] = "port";
+		vals[i++] = port;
 	}
 	if (!have_app) {
 		keys[i] = "application_name";
@@ -336,10 +380,141 @@ static void conn_notice_cb(void *arg, const PGresult *res)
 	log_msg(LOG_INFO, "database says: %s", msg);
 }
 
+/* Starts libpq on c (host, hostaddr and port replace the conninfo's when not NULL). */
+static void conn_begin(struct pg_conn *c, const char *host, const char *hostaddr,
+                       const char *port)
+{
+	struct pg *pg = c->pg;
+	char err[160];
+
+	c->state = CONN_CONNECTING;
+	c->conn = conn_start(pg, host, hostaddr, port, err, sizeof(err));
+	if (!c->conn) {
+		conn_fail(c, err);
+		return;
+	}
+	if (PQstatus(c->conn) == CONNECTION_BAD) {
+		first_line(err, sizeof(err), PQerrorMessage(c->conn));
+		conn_fail(c, err);
+		return;
+	}
+	PQsetNoticeReceiver(c->conn, conn_notice_cb, NULL);
+	conn_step(c, "connecting");
+	/* after PQconnectStart, act as if PQconnectPoll had said PGRES_POLLING_WRITING */
+	if (!conn_watch(c, EV_WRITE))
+		conn_fail(c, "no socket after connection start");
+}
+
+/* Splits list at the commas into out[] (at most PG_MAX_HOSTS); false when longer. */
+static bool split_list(char *list, const char **out, size_t *n)
+{
+	*n = 0;
+	for (char *p = list;;) {
+		char *comma = strchr(p, ',');
+
+		if (*n == PG_MAX_HOSTS)
+			return false;
+		out[(*n)++] = p;
+		if (!comma)
+			return true;
+		*comma = '\0';
+		p = comma + 1;
+	}
+}
+
+/* The conninfo's hosts when some are names to look up first (no hostaddr given, lists that
+ * libpq would accept); false when libpq can connect as is. */
+static bool conn_hosts_to_resolve(const struct pg *pg, struct hostlist *h)
+{
+	PQconninfoOption *opts = PQconninfoParse(pg->conninfo, NULL);
+	const char *host = NULL, *hostaddr = NULL, *port = NULL;
+	bool names = false;
+
+	memset(h, 0, sizeof(*h));
+	if (!opts)
+		return false;
+	for (const PQconninfoOption *o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+	}
+	if (host && host[0] && !(hostaddr && hostaddr[0])) {
+		h->host_copy = strdup(host);
+		h->port_copy = port && port[0] ? strdup(port) : NULL;
+		if (h->host_copy && (!port || !port[0] || h->port_copy) &&
+		    split_list(h->host_copy, h->host, &h->nhosts) &&
+		    (!h->port_copy || split_list(h->port_copy, h->port, &h->nports)) &&
+		    (h->nports <= 1 || h->nports == h->nhosts)) {
+			for (size_t i = 0; i < h->nhosts; i++)
+				names = names || !resolve_is_literal(h->host[i]);
+		}
+	}
+	PQconninfoFree(opts);
+	if (!names)
+		hostlist_free(h);
+	return names;
+}
+
+/* The lookup of c's host names ended: one host entry per address for libpq. */
+static void conn_resolved(const struct resolve_answer *answers, size_t n, void *arg)
+{
+	struct pg_conn *c = arg;
+	struct hostlist *h = &c->hosts;
+	struct buf host, addr, port;
+	bool ok = true, any = false, per_host_port = h->nports > 1;
+	const char *why = NULL, *failed = NULL;
+	size_t k = 0;
+
+	buf_init(&host, 64 * 1024);
+	buf_init(&addr, 64 * 1024);
+	buf_init(&port, 64 * 1024);
+	for (size_t i = 0; i < h->nhosts && ok; i++) {
+		const struct resolve_answer *a = NULL;
+		size_t naddrs = 1;
+
+		if (!resolve_is_literal(h->host[i])) {
+			a = k < n ? &answers[k++] : NULL;
+			naddrs = a ? a->naddrs : 0;
+			if (naddrs == 0 && !failed) {
+				failed = h->host[i];
+				why = a ? a->error : "no answer";
+			}
+		}
+		for (size_t j = 0; j < naddrs && ok; j++) {
+			const char *sep = any ? "," : "";
+
+			ok = buf_printf(&host, "%s%s", sep, h->host[i]) &&
+			     buf_printf(&addr, "%s%s", sep, a ? a->addrs[j] : "") &&
+			     (!per_host_port || buf_printf(&port, "%s%s", sep, h->port[i]));
+			any = true;
+		}
+	}
+	if (!ok) {
+		conn_fail(c, "out of memory");
+	} else if (!any) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "cannot resolve host \"%.60s\": %.80s", failed ? failed : "",
+		         why ? why : "no answer");
+		conn_fail(c, msg);
+	} else {
+		hostlist_free(h);
+		conn_begin(c, host.data, addr.data, per_host_port ? port.data : NULL);
+	}
+	buf_free(&host);
+	buf_free(&addr);
+	buf_free(&port);
+}
+
 /* Opens a new connection for the running probe. */
 static void conn_open(struct pg *pg)
 {
 	struct pg_conn *c = calloc(1, sizeof(*c));
+	const char *names[PG_MAX_HOSTS];
+	size_t n = 0;
 	char err[160];
 
 	if (!c) {
@@ -358,21 +533,25 @@ static void conn_open(struct pg *pg)
 	pg->nconns++;
 	pg->active = c;
 
-	c->conn = conn_start(pg, err, sizeof(err));
-	if (!c->conn) {
-		conn_fail(c, err);
+	if (!conn_hosts_to_resolve(pg, &c->hosts)) {
+		conn_begin(c, NULL, NULL, NULL);
 		return;
 	}
-	if (PQstatus(c->conn) == CONNECTION_BAD) {
-		first_line(err, sizeof(err), PQerrorMessage(c->conn));
-		conn_fail(c, err);
+	for (size_t i = 0; i < c->hosts.nhosts; i++)
+		if (!resolve_is_literal(c->hosts.host[i]))
+			names[n++] = c->hosts.host[i];
+	c->state = CONN_RESOLVING;
+	conn_step(c, "looking up the database host name");
+	if (!pg->resolver)
+		pg->resolver = resolver_new(pg->loop);
+	if (!pg->resolver) {
+		conn_fail(c, "out of memory");
 		return;
 	}
-	PQsetNoticeReceiver(c->conn, conn_notice_cb, NULL);
-	conn_step(c, "connecting");
-	/* after PQconnectStart, act as if PQconnectPoll had said PGRES_POLLING_WRITING */
-	if (!conn_watch(c, EV_WRITE))
-		conn_fail(c, "no socket after connection start");
+	if (!resolve_start(pg->resolver, names, n, conn_resolved, c, err, sizeof(err))) {
+		c->state = CONN_CONNECTING; /* nothing to cancel */
+		conn_fail(c, err);
+	}
 }
 
 static void conn_go_idle(struct pg_conn *c)
@@ -638,6 +817,8 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	switch (c->state) {
+	case CONN_RESOLVING:
+		return; /* no socket yet */
 	case CONN_CONNECTING:
 		conn_connect_poll(c);
 		return;
@@ -766,6 +947,7 @@ void pg_free(struct pg *pg)
 	ev_timer_stop(pg->loop, &pg->deliver);
 	while (pg->conns)
 		conn_close(pg->conns);
+	resolver_free(pg->resolver);
 	free(pg->probe.nodes);
 	free(pg->conninfo);
 	free(pg);

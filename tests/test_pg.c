@@ -22,6 +22,7 @@ struct run {
 	int64_t start_ms, done_ms;
 	ev_timer tick;
 	int64_t last_tick_ms, max_gap_ms;
+	int64_t call_ms; /* how long pg_probe() itself took (a blocking call stalls the loop) */
 };
 
 static PGconn *admin;
@@ -64,6 +65,7 @@ static bool probe_once(struct pg *pg, struct run *r, int64_t limit_ms)
 		ev_timer_stop(r->loop, &r->tick);
 		return false;
 	}
+	r->call_ms = util_now_ms() - r->start_ms;
 	if (r->calls != 0)
 		printf("# callback ran inside pg_probe\n");
 	end = util_now_ms() + limit_ms;
@@ -393,6 +395,86 @@ static void test_restart(struct ev_loop *loop, const struct config *cfg)
 	free(r.p.nodes);
 }
 
+/* Host names are looked up off the loop (tests/lib/slowdns.so preloaded: names under
+ * slow.primgr.test answer as 127.0.0.1 after PRIMGR_SLOWDNS_MS). port: PostgreSQL's TCP port. */
+static void test_resolve(struct ev_loop *loop, const struct config *cfg, const char *port)
+{
+	char ci[256];
+	struct pg *pg;
+	struct run r = {.loop = loop};
+
+	setenv("PRIMGR_SLOWDNS_MS", "400", 1);
+	snprintf(ci, sizeof(ci), "host=db.slow.primgr.test port=%s dbname=postgres user=postgres", port);
+	pg = pg_new(loop, cfg, ci);
+	T_OK(probe_once(pg, &r, 5000) && r.p.ok, "resolve: a 400 ms lookup, then the probe is ok");
+	printf("# probe took %lld ms (pg_probe %lld ms), max loop gap %lld ms%s%s\n",
+	       (long long)(r.done_ms - r.start_ms), (long long)r.call_ms, (long long)r.max_gap_ms,
+	       r.p.ok ? "" : ": ", r.p.error);
+	T_OK(r.done_ms - r.start_ms >= 350, "resolve: the probe waited for the lookup");
+	T_OK(r.max_gap_ms < 100 && r.call_ms < 50,
+	     "resolve: the loop ticked during the lookup (pg_probe returned at once, max gap < 100 ms)");
+	pg_free(pg);
+	free(r.p.nodes);
+	memset(&r.p, 0, sizeof(r.p));
+
+	/* a lookup longer than db_timeout: the probe fails in time, the thread is left behind */
+	setenv("PRIMGR_SLOWDNS_MS", "2500", 1);
+	snprintf(ci, sizeof(ci), "host=hung.slow.primgr.test port=%s dbname=postgres user=postgres",
+	         port);
+	pg = pg_new(loop, cfg, ci);
+	T_OK(probe_once(pg, &r, 5000) && !r.p.ok, "resolve: a hung lookup fails the probe");
+	printf("# error: %s (after %lld ms, max loop gap %lld ms)\n", r.p.error,
+	       (long long)(r.done_ms - r.start_ms), (long long)r.max_gap_ms);
+	T_OK(strstr(r.p.error, "timeout after 1s while looking up the database host name") != NULL,
+	     "resolve: the timeout names the lookup");
+	T_OK(r.done_ms - r.start_ms >= 950 && r.done_ms - r.start_ms <= 1300,
+	     "resolve: failed within db_timeout + 300 ms");
+	T_OK(r.max_gap_ms < 100 && r.call_ms < 50, "resolve: the loop ticked during the hung lookup");
+	sleep_loop(loop, 600); /* past the first backoff (500 ms) */
+	T_OK(probe_once(pg, &r, 2000) && !r.p.ok, "resolve: probe while the old lookup runs fails");
+	T_OK(strstr(r.p.error, "the last host name lookup has not ended yet") != NULL,
+	     "resolve: ... saying the last lookup has not ended (no second thread)");
+	printf("# error: %s\n", r.p.error);
+	T_OK(r.done_ms - r.start_ms < 100, "resolve: ... at once");
+	setenv("PRIMGR_SLOWDNS_MS", "50", 1);
+	sleep_loop(loop, 2500); /* the old lookup ends; past the backoff */
+	T_OK(probe_once(pg, &r, 5000) && r.p.ok, "resolve: after the old lookup ended, ok again");
+	pg_free(pg);
+	free(r.p.nodes);
+	memset(&r.p, 0, sizeof(r.p));
+
+	/* a name that does not resolve, and host lists */
+	snprintf(ci, sizeof(ci), "host=db.fail.primgr.test port=%s dbname=postgres user=postgres", port);
+	pg = pg_new(loop, cfg, ci);
+	T_OK(probe_once(pg, &r, 5000) && !r.p.ok, "resolve: an unknown name fails the probe");
+	T_OK(strstr(r.p.error, "cannot resolve host \"db.fail.primgr.test\"") != NULL,
+	     "resolve: ... naming the host");
+	printf("# error: %s\n", r.p.error);
+	pg_free(pg);
+	memset(&r.p, 0, sizeof(r.p));
+	snprintf(ci, sizeof(ci),
+	         "host=db.fail.primgr.test,/nonexistent,db.slow.primgr.test port=%s dbname=postgres "
+	         "user=postgres",
+	         port);
+	pg = pg_new(loop, cfg, ci);
+	T_OK(probe_once(pg, &r, 5000) && r.p.ok,
+	     "resolve: host list (unknown name, socket dir, slow name): the last one serves");
+	if (!r.p.ok)
+		printf("# error: %s\n", r.p.error);
+	pg_free(pg);
+	free(r.p.nodes);
+	memset(&r.p, 0, sizeof(r.p));
+	snprintf(ci, sizeof(ci),
+	         "host=db.fail.primgr.test,db.slow.primgr.test port=1,%s dbname=postgres user=postgres",
+	         port);
+	pg = pg_new(loop, cfg, ci);
+	T_OK(probe_once(pg, &r, 5000) && r.p.ok, "resolve: a port per host follows its host");
+	if (!r.p.ok)
+		printf("# error: %s\n", r.p.error);
+	pg_free(pg);
+	free(r.p.nodes);
+}
+
 int main(void)
 {
 	struct ev_loop *loop = EV_DEFAULT;
@@ -414,6 +496,10 @@ int main(void)
 	test_user_options(loop, &cfg);
 	test_hang(loop, &cfg);
 	test_restart(loop, &cfg);
+	if (getenv("PRIMGR_TEST_TCP_PORT") && getenv("PRIMGR_TEST_SLOWDNS"))
+		test_resolve(loop, &cfg, getenv("PRIMGR_TEST_TCP_PORT"));
+	else
+		T_OK(false, "resolve: PRIMGR_TEST_TCP_PORT and PRIMGR_TEST_SLOWDNS set (pg.sh sets them)");
 	PQfinish(admin);
 	return t_done();
 }

@@ -29,10 +29,22 @@ else
 	as_pg() { "$@"; }
 	as_pg_cmd=""
 fi
-# Only the unix socket: the port just names it, but still pick one at run time.
-port=$((20000 + RANDOM % 30000))
+# The unix socket, and 127.0.0.1 for the host name lookups of test_resolve; a port picked
+# at run time that nothing listens on.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	port=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+done
 data=$tmp/data
-opts="-c listen_addresses='' -c unix_socket_directories='$tmp' -c port=$port -c fsync=off"
+opts="-c listen_addresses='127.0.0.1' -c unix_socket_directories='$tmp' -c port=$port -c fsync=off"
+
+# tests/lib/slowdns.so, preloaded into test_pg: a DNS that is slow or fails on demand.
+if ! ${CC:-cc} -shared -fPIC -o "$tmp/slowdns.so" "$top_srcdir/tests/lib/slowdns.c" -ldl \
+	>"$tmp/slowdns.log" 2>&1; then
+	echo "not ok 1 - build tests/lib/slowdns.c"
+	sed 's/^/# /' "$tmp/slowdns.log"
+	exit 1
+fi
 
 pm_pid() { head -n1 "$data/postmaster.pid" 2>/dev/null; }
 
@@ -68,7 +80,10 @@ export PRIMGR_TEST_CONNINFO="host=$tmp port=$port dbname=postgres user=postgres"
 export PRIMGR_TEST_PGDATA=$data
 export PRIMGR_TEST_PG_START="$start >/dev/null 2>&1"
 export PRIMGR_TEST_PG_STOP="$stop >/dev/null 2>&1"
-"$top_builddir/tests/test_pg"
+export PRIMGR_TEST_TCP_PORT=$port PRIMGR_TEST_SLOWDNS=$tmp/slowdns.so
+# an ASan build wants its runtime first in the library list; the preload comes before it
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	LD_PRELOAD="$tmp/slowdns.so" "$top_builddir/tests/test_pg"
 rc=$?
 if [ "$rc" -ne 0 ]; then
 	echo "# PostgreSQL log (tail):"
