@@ -147,13 +147,14 @@ static enum flush conn_flush(struct conn *c)
 }
 
 /* A fixed-role agent check expects no bytes from the client (haproxy sends agent-send
- * only to /send listeners): one peek says whether any arrived anyway. */
+ * only to /send listeners): one peek says whether any arrived anyway. Nothing yet, or
+ * the client's FIN already (it read the reply and closed first), leaves nothing unread. */
 static bool conn_rcvq_empty(int fd)
 {
 	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
-	       (errno == EAGAIN || errno == EWOULDBLOCK);
+	return n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
 /* After the reply: shut our side and read to the client's EOF, so that unread request
