@@ -102,11 +102,16 @@ void metrics_note_config(bool ok)
 		metrics.config_ok_wall_ms = now;
 }
 
+/* The scrape's waiter is in the fan-out's list (a waiter's next pointer cannot tell: the
+ * last waiter of the list has none). */
+static bool scrape_waiting;
+
 static void scrape_done_cb(struct rp_waiter *w, const struct realprimary_result *r)
 {
 	/* the count is recorded by the fan-out itself (metrics_set_realprimary_claims) */
 	(void)w;
 	(void)r;
+	scrape_waiting = false;
 }
 
 void metrics_set_realprimary(void (*start)(struct rp_waiter *w))
@@ -115,19 +120,20 @@ void metrics_set_realprimary(void (*start)(struct rp_waiter *w))
 	scrape_waiter.cb = scrape_done_cb;
 }
 
-/* Starts a fan-out for the next scrape when none runs (a waiter in the list has next set)
- * and the last one is older than refresh_interval. */
+/* Starts a fan-out for the next scrape when the scrape's waiter is not already waiting for
+ * one and the last one is older than refresh_interval. */
 static void scrape_kick(const struct config *cfg)
 {
 	int64_t now = util_wall_ms(), last = metrics.realprimary_wall_ms;
 
-	if (!realprimary_start || scrape_waiter.next)
+	if (!realprimary_start || scrape_waiting)
 		return;
 	if (scrape_kick_wall_ms > last)
 		last = scrape_kick_wall_ms;
 	if (last && now - last < (int64_t)cfg->refresh_interval_ms)
 		return;
 	scrape_kick_wall_ms = now;
+	scrape_waiting = true; /* before: the fan-out may answer at once */
 	realprimary_start(&scrape_waiter);
 }
 
