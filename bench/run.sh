@@ -470,7 +470,7 @@ $(nginx_temp_paths)
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
 		default_type application/json;
-		location = /primary { return 200 '{"Primary":"${NODE_NAME[1]}","node_id":1}'; }
+		location = /primary { return 200 '{"Primary":"${NODE_NAME[1]}","node_id":1,"answered_by":"node2","answered_by_id":2}'; }
 		location / { return 200 '$body'; }
 	}
 }
