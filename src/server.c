@@ -713,8 +713,11 @@ static bool listen_entry(const struct listen_addr *a, bool agent, int index, cha
 		fd = listen_socket((struct sockaddr *)&six, sizeof(six), true);
 		if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
 			fd = listen_socket((struct sockaddr *)&four, sizeof(four), false);
-		if (fd < 0 || !listener_add(fd, a, agent, index))
+		if (fd < 0 || !listener_add(fd, a, agent, index)) {
+			if (fd >= 0)
+				close(fd);
 			goto fail;
+		}
 		return true;
 	}
 	snprintf(port, sizeof(port), "%u", a->port);
