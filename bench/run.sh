@@ -495,6 +495,7 @@ wait_for 10 eval '[ "$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MINIMAL_PO
 CLK_TCK=$(getconf CLK_TCK)
 proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 proc_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+proc_pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 # The peak RSS starts again from the current RSS (Linux >= 4.0; as root or the owner).
 hwm_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null; }
 
@@ -584,7 +585,7 @@ measure() {
 	t1=$(now_ms)
 	hwm=$(proc_kib "$pid" VmHWM)
 	anon=$(proc_kib "$pid" RssAnon)
-	pss=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+	pss=$(proc_pss "$pid")
 	req=$(field "$line" requests)
 	if [ -z "$req" ] || [ -z "$c0" ] || [ -z "$c1" ]; then
 		say "$cell rep $rep: no measurement (${line:-the load generator failed})"
@@ -653,7 +654,7 @@ idle_off() {
 	IDLE_PID=
 }
 
-FLOOR_LINE="rss_kib=$(proc_kib "$FLOOR_PID" VmRSS) anon_kib=$(proc_kib "$FLOOR_PID" RssAnon) pss_kib=$(awk '$1 == "Pss:" { print $2 }' "/proc/$FLOOR_PID/smaps_rollup" 2>/dev/null)"
+FLOOR_LINE="rss_kib=$(proc_kib "$FLOOR_PID" VmRSS) anon_kib=$(proc_kib "$FLOOR_PID" RssAnon) pss_kib=$(proc_pss "$FLOOR_PID")"
 say "memory floor (bench/rss_floor): $FLOOR_LINE"
 
 mkdir -p "$OUT_DIR" || die "cannot create $OUT_DIR"

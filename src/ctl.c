@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "peers.h"
 #include "state.h"
 #include "util.h"
 
@@ -118,16 +119,14 @@ static void status_fetch_all(struct fetch *f, const char *const *urls, size_t n,
 			snprintf(f[i].error, sizeof(f[i].error), "out of memory");
 			continue;
 		}
+		/* node URLs come from a remote /cluster reply */
+		if (peers_curl_http_only(f[i].easy) != CURLE_OK) {
+			snprintf(f[i].error, sizeof(f[i].error), "cannot limit the request to HTTP(S)");
+			continue;
+		}
 		snprintf(url, sizeof(url), "%s%s", urls[i], path);
 		curl_easy_setopt(f[i].easy, CURLOPT_URL, url);
 		curl_easy_setopt(f[i].easy, CURLOPT_NOSIGNAL, 1L);
-		/* node URLs come from a remote /cluster reply: HTTP(S) only, no redirects */
-		curl_easy_setopt(f[i].easy, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-		curl_easy_setopt(f[i].easy, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-		curl_easy_setopt(f[i].easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
 		curl_easy_setopt(f[i].easy, CURLOPT_TIMEOUT_MS, timeout_ms);
 		curl_easy_setopt(f[i].easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 		curl_easy_setopt(f[i].easy, CURLOPT_WRITEFUNCTION, status_write_cb);

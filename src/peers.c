@@ -358,12 +358,8 @@ static bool transfer_setup(struct peers *p, struct transfer *t, const char *base
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)p->set.connect_timeout_ms);
 	SETOPT(CURLOPT_TIMEOUT_MS, (long)p->set.timeout_ms);
-	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+	if (rc == CURLE_OK)
+		rc = peers_curl_http_only(e);
 	SETOPT(CURLOPT_USERAGENT, "primgr/" PACKAGE_VERSION);
 	SETOPT(CURLOPT_MAXFILESIZE, (long)PEERS_MAX_BODY);
 	if (p->set.ca_file[0])
@@ -428,6 +424,20 @@ bool peers_fetch(struct peers *p, const char *const *urls, size_t n, const char 
 	if (b->pending == 0)
 		ev_timer_start(p->loop, &b->kick);
 	return true;
+}
+
+CURLcode peers_curl_http_only(CURL *e)
+{
+	CURLcode rc = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+
+#if LIBCURL_VERSION_NUM >= 0x075500
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	return rc;
 }
 
 /* Parses body as one JSON object (no trailing bytes, no NUL, bounded size). */

@@ -4,6 +4,7 @@
 #ifndef PRIMGR_PEERS_H
 #define PRIMGR_PEERS_H
 
+#include <curl/curl.h>
 #include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,6 +35,10 @@ void peers_free(struct peers *p);
  * (same order) when the last transfer ends or times out. Returns false on a setup error. */
 bool peers_fetch(struct peers *p, const char *const *urls, size_t n, const char *path,
 		 peers_done_cb cb, void *arg) WUR;
+
+/* Limits an easy handle to plain HTTP and HTTPS without redirects: peer URLs come from
+ * configuration, repmgr.nodes or a remote /cluster reply. */
+CURLcode peers_curl_http_only(CURL *e);
 
 /* A /primary reply that names a primary, and who gave it. */
 struct primary_answer {

@@ -58,12 +58,15 @@ enum conn_state { CONN_RESOLVING, CONN_CONNECTING, CONN_IDLE, CONN_QUERY };
 
 #define PG_MAX_HOSTS RESOLVE_MAX_NAMES
 
-/* A conninfo's host and port lists, split at the commas (libpq's syntax: no escapes). */
+/* A conninfo's host and port lists, split at the commas (libpq's syntax: no escapes), and
+ * the hosts that are names to look up, in order (pointers into host[]). */
 struct hostlist {
 	char *host_copy, *port_copy;
 	const char *host[PG_MAX_HOSTS];
 	const char *port[PG_MAX_HOSTS];
 	size_t nhosts, nports;
+	const char *names[PG_MAX_HOSTS];
+	size_t nnames;
 };
 
 struct pg_conn {
@@ -428,7 +431,6 @@ static bool conn_hosts_to_resolve(const struct pg *pg, struct hostlist *h)
 {
 	PQconninfoOption *opts = PQconninfoParse(pg->conninfo, NULL);
 	const char *host = NULL, *hostaddr = NULL, *port = NULL;
-	bool names = false;
 
 	memset(h, 0, sizeof(*h));
 	if (!opts)
@@ -449,13 +451,14 @@ static bool conn_hosts_to_resolve(const struct pg *pg, struct hostlist *h)
 		    (!h->port_copy || split_list(h->port_copy, h->port, &h->nports)) &&
 		    (h->nports <= 1 || h->nports == h->nhosts)) {
 			for (size_t i = 0; i < h->nhosts; i++)
-				names = names || !resolve_is_literal(h->host[i]);
+				if (!resolve_is_literal(h->host[i]))
+					h->names[h->nnames++] = h->host[i];
 		}
 	}
 	PQconninfoFree(opts);
-	if (!names)
+	if (h->nnames == 0)
 		hostlist_free(h);
-	return names;
+	return h->nnames > 0;
 }
 
 /* The lookup of c's host names ended: one host entry per address for libpq. */
@@ -475,8 +478,9 @@ static void conn_resolved(const struct resolve_answer *answers, size_t n, void *
 		const struct resolve_answer *a = NULL;
 		size_t naddrs = 1;
 
-		if (!resolve_is_literal(h->host[i])) {
-			a = k < n ? &answers[k++] : NULL;
+		if (k < h->nnames && h->names[k] == h->host[i]) {
+			a = k < n ? &answers[k] : NULL;
+			k++;
 			naddrs = a ? a->naddrs : 0;
 			if (naddrs == 0 && !failed) {
 				failed = h->host[i];
@@ -513,8 +517,6 @@ static void conn_resolved(const struct resolve_answer *answers, size_t n, void *
 static void conn_open(struct pg *pg)
 {
 	struct pg_conn *c = calloc(1, sizeof(*c));
-	const char *names[PG_MAX_HOSTS];
-	size_t n = 0;
 	char err[160];
 
 	if (!c) {
@@ -537,9 +539,6 @@ static void conn_open(struct pg *pg)
 		conn_begin(c, NULL, NULL, NULL);
 		return;
 	}
-	for (size_t i = 0; i < c->hosts.nhosts; i++)
-		if (!resolve_is_literal(c->hosts.host[i]))
-			names[n++] = c->hosts.host[i];
 	c->state = CONN_RESOLVING;
 	conn_step(c, "looking up the database host name");
 	if (!pg->resolver)
@@ -548,7 +547,8 @@ static void conn_open(struct pg *pg)
 		conn_fail(c, "out of memory");
 		return;
 	}
-	if (!resolve_start(pg->resolver, names, n, conn_resolved, c, err, sizeof(err))) {
+	if (!resolve_start(pg->resolver, c->hosts.names, c->hosts.nnames, conn_resolved, c, err,
+	                   sizeof(err))) {
 		c->state = CONN_CONNECTING; /* nothing to cancel */
 		conn_fail(c, err);
 	}

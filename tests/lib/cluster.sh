@@ -282,7 +282,7 @@ time.sleep(60)' "$fifo" &
 	read -r ZOMBIE_PID <"$fifo"
 	rm -f "$fifo"
 	[ -n "$ZOMBIE_PID" ] || return 1
-	wait_for 5 eval '[ "$(cut -d" " -f3 "/proc/$ZOMBIE_PID/stat" 2>/dev/null)" = Z ]'
+	wait_for 5 eval '[ -e "/proc/$ZOMBIE_PID" ] && ! ct_alive "$ZOMBIE_PID"'
 }
 
 # ct_zombie_end: lets the zombie of ct_zombie go.
