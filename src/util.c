@@ -275,6 +275,9 @@ bool util_split_hostport(const char *s, char *host, size_t hostsize, uint16_t *p
 		if (strcmp(host, "*") == 0)
 			host[0] = '\0';
 	}
+	/* brackets only ever enclose a v6 host: "host:port" must read back as written */
+	if (strpbrk(host, "[]"))
+		return false;
 	if (!util_parse_int(colon + 1, 1, 65535, &p))
 		return false;
 	*port = (uint16_t)p;

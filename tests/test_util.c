@@ -175,6 +175,12 @@ static void test_hostport(void)
 	    {"[::1]8432", false, NULL, 0},
 	    {"[::1", false, NULL, 0},
 	    {"[]:80", false, NULL, 0},
+	    /* brackets belong around a v6 host, never in one (--print-config could not read
+	     * it back: fuzz_config found "[[[[]:42") */
+	    {"[[[[]:42", false, NULL, 0},
+	    {"[[::1]:80", false, NULL, 0},
+	    {"a[b:80", false, NULL, 0},
+	    {"a]b:80", false, NULL, 0},
 	    {"", false, NULL, 0},
 	};
 
