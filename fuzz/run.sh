@@ -87,8 +87,13 @@ for t in "${targets[@]}"; do
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
 	tap $rc "$t: fuzzed ${seconds}s, ${runs:-?} runs, ${cov:-cov: ?}"
 	if [ $rc -ne 0 ]; then
-		grep -E 'ERROR:|FUZZ_CHECK|runtime error|artifact_prefix|Test unit written' "$log" |
-			head -n 10 | sed 's/^/# /'
+		# the target's own words just before the crash (not libFuzzer's status lines), the
+		# crash report, and the input in base64: enough to reproduce once the log is gone
+		awk '/ERROR:/ { exit } !/^(#[0-9]|INFO:|MS:|0x|\\)/ { last[++n % 6] = $0 }
+			END { for (i = n - 5; i <= n; i++) if (i > 0) print last[i % 6] }' "$log" |
+			sed 's/^/# /'
+		grep -E 'ERROR:|FUZZ_CHECK|runtime error|artifact_prefix|Test unit written|^Base64:' "$log" |
+			head -n 10 | cut -c1-2000 | sed 's/^/# /'
 		echo "# full log: $log"
 	fi
 done
