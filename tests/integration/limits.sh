@@ -327,17 +327,17 @@ $SANITIZED && diag "ASan build: VmRSS figures are printed, not judged (the norma
 within_kb() { $SANITIZED || { [ -n "$1" ] && [ -n "$2" ] && [ $(($2 - $1)) -le "$3" ]; }; }
 
 # Fake nodes: row I named nodeI in dc1 (standby of node1), reached at [peers] URL.
-node_row() {
-	node_psql 1 "INSERT INTO repmgr.nodes (node_id, upstream_node_id, active, node_name, type,
+node_row_sql() {
+	echo "INSERT INTO repmgr.nodes (node_id, upstream_node_id, active, node_name, type,
 		location, priority, conninfo, repluser, config_file) VALUES ($1, 1, true, 'node$1',
-		'standby', 'dc1', 100, 'host=127.0.0.1 port=1 dbname=repmgr', 'repmgr', '/dev/null')" \
-		>/dev/null
+		'standby', 'dc1', 100, 'host=127.0.0.1 port=1 dbname=repmgr', 'repmgr', '/dev/null');"
 }
-# rows I...: repmgr.nodes holds node1 (as registered) and fake nodes I...
+# rows I...: repmgr.nodes holds node1 (as registered) and fake nodes I..., changed in one
+# transaction, so that no refresh sees node1 alone in between (Primary 1/1)
 rows() {
-	local i
-	node_psql 1 "DELETE FROM repmgr.nodes WHERE node_id <> 1" >/dev/null || return 1
-	for i in "$@"; do node_row "$i" || return 1; done
+	local i sql="BEGIN; DELETE FROM repmgr.nodes WHERE node_id <> 1;"
+	for i in "$@"; do sql="$sql $(node_row_sql "$i")"; done
+	node_psql 1 "$sql COMMIT;" >/dev/null
 }
 vote_of() { http_body 1 /cluster | jq -r --arg n "$1" '.nodes[] | select(.node_name == $n) | .vote.status + " " + (.vote.named_id | tostring) + " " + (.vote.detail // "")'; }
 state_votes() { http_json 1 /state '"\(.state) \(.votes)/\(.quorum)"'; }
