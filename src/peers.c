@@ -56,13 +56,6 @@ struct batch {
 	ev_timer kick; /* completes a batch with nothing to transfer */
 };
 
-/* Copies a string that may be cut (error texts). */
-static void copy_cut(char *dst, const char *src, size_t size)
-{
-	if (!util_strlcpy(dst, src, size))
-		return; /* cut: still terminated, good enough for a message */
-}
-
 static void batch_unlink(struct batch *b)
 {
 	struct peers *p = b->p;
@@ -135,7 +128,7 @@ static void transfer_finish(struct peers *p, struct transfer *t, CURLcode rc)
 		}
 		snprintf(r->error, sizeof(r->error), "%stimeout after %ums", what, ms);
 	} else {
-		copy_cut(r->error, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc),
+		util_copy_cut(r->error, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc),
 		         sizeof(r->error));
 	}
 	if (!r->transferred)
@@ -261,9 +254,9 @@ static void settings_from_config(struct peers_settings *s, const struct config *
 	s->timeout_ms = cfg->peer_timeout_ms;
 	s->connect_timeout_ms = cfg->peer_connect_timeout_ms;
 	/* same sizes as in struct config: these always fit */
-	copy_cut(s->ca_file, cfg->peer_ca_file, sizeof(s->ca_file));
-	copy_cut(s->cert, cfg->peer_cert, sizeof(s->cert));
-	copy_cut(s->key, cfg->peer_key, sizeof(s->key));
+	util_copy_cut(s->ca_file, cfg->peer_ca_file, sizeof(s->ca_file));
+	util_copy_cut(s->cert, cfg->peer_cert, sizeof(s->cert));
+	util_copy_cut(s->key, cfg->peer_key, sizeof(s->key));
 }
 
 struct peers *peers_new(struct ev_loop *loop, const struct config *cfg)

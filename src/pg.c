@@ -114,12 +114,6 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void conn_start_query(struct pg_conn *c);
 
-static void copy_cut(char *dst, const char *src, size_t size)
-{
-	if (!util_strlcpy(dst, src, size))
-		return; /* cut: still terminated, good enough for a message */
-}
-
 /* libpq's messages end in a newline and may continue with a hint line: keep the first. */
 static void first_line(char *dst, size_t size, const char *msg)
 {
@@ -130,7 +124,7 @@ static void first_line(char *dst, size_t size, const char *msg)
 	memcpy(dst, msg ? msg : "", n);
 	dst[n] = '\0';
 	if (!dst[0])
-		copy_cut(dst, "unknown error", size);
+		util_copy_cut(dst, "unknown error", size);
 }
 
 /* The server's message without the "ERROR:  " prefix. */
@@ -174,7 +168,7 @@ static void probe_fail(struct pg *pg, const char *msg)
 
 	free(p->nodes);
 	memset(p, 0, sizeof(*p));
-	copy_cut(p->error, msg, sizeof(p->error));
+	util_copy_cut(p->error, msg, sizeof(p->error));
 	probe_finish(pg);
 }
 
@@ -190,7 +184,7 @@ static void backoff_note_failure(struct pg *pg, const char *msg)
 	pg->backoff_ms = (uint32_t)b;
 	pg->retry_at_ms = util_now_ms() + (int64_t)b;
 	pg->stats.backoff_ms = pg->backoff_ms;
-	copy_cut(pg->last_error, msg, sizeof(pg->last_error));
+	util_copy_cut(pg->last_error, msg, sizeof(pg->last_error));
 }
 
 static void backoff_reset(struct pg *pg)
@@ -360,10 +354,10 @@ static PGconn *conn_start(struct pg *pg, const char *host, const char *hostaddr,
 	vals[i] = NULL;
 	conn = PQconnectStartParams(keys, vals, 0);
 	if (!conn)
-		copy_cut(err, "out of memory", errlen);
+		util_copy_cut(err, "out of memory", errlen);
 	goto out;
 fail:
-	copy_cut(err, "out of memory", errlen);
+	util_copy_cut(err, "out of memory", errlen);
 out:
 	free(options);
 	free(keys);
@@ -642,18 +636,18 @@ static void probe_read_status(struct pg_probe *p, const PGresult *res)
 	}
 	if (PQntuples(res) != 1 || PQnfields(res) != 6 || PQgetisnull(res, 0, 0) ||
 	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2)) {
-		copy_cut(p->error, "unexpected status row", sizeof(p->error));
+		util_copy_cut(p->error, "unexpected status row", sizeof(p->error));
 		return;
 	}
 	p->in_recovery = PQgetvalue(res, 0, 0)[0] == 't';
 	if (!util_parse_int(PQgetvalue(res, 0, 1), 0, INT32_MAX, &tl) ||
 	    !parse_u64(PQgetvalue(res, 0, 2), &p->lsn)) {
-		copy_cut(p->error, "unexpected timeline or LSN", sizeof(p->error));
+		util_copy_cut(p->error, "unexpected timeline or LSN", sizeof(p->error));
 		return;
 	}
 	p->timeline = (int)tl;
 	if (!PQgetisnull(res, 0, 3) && !parse_u64(PQgetvalue(res, 0, 3), &p->receive_lsn)) {
-		copy_cut(p->error, "unexpected receive LSN", sizeof(p->error));
+		util_copy_cut(p->error, "unexpected receive LSN", sizeof(p->error));
 		return;
 	}
 	p->lag_known = !PQgetisnull(res, 0, 4) && parse_i64(PQgetvalue(res, 0, 4), &v);
@@ -675,7 +669,7 @@ static void probe_read_nodes(struct pg_probe *p, const PGresult *res)
 		return;
 	}
 	if (PQnfields(res) != 8) {
-		copy_cut(p->nodes_error, "repmgr.nodes: unexpected columns",
+		util_copy_cut(p->nodes_error, "repmgr.nodes: unexpected columns",
 		         sizeof(p->nodes_error));
 		return;
 	}
@@ -687,7 +681,7 @@ static void probe_read_nodes(struct pg_probe *p, const PGresult *res)
 	}
 	p->nodes = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*p->nodes));
 	if (!p->nodes) {
-		copy_cut(p->nodes_error, "out of memory", sizeof(p->nodes_error));
+		util_copy_cut(p->nodes_error, "out of memory", sizeof(p->nodes_error));
 		return;
 	}
 	for (int r = 0; r < rows; r++) {
@@ -713,9 +707,9 @@ static void conn_query_done(struct pg_conn *c)
 	struct pg_probe *p = &pg->probe;
 
 	if (c->nresults == 0 && !p->error[0])
-		copy_cut(p->error, "no result", sizeof(p->error));
+		util_copy_cut(p->error, "no result", sizeof(p->error));
 	if (p->ok && c->nresults < 2 && !p->nodes_error[0])
-		copy_cut(p->nodes_error, "repmgr.nodes: no result", sizeof(p->nodes_error));
+		util_copy_cut(p->nodes_error, "repmgr.nodes: no result", sizeof(p->nodes_error));
 	if (!p->ok) {
 		/* the probe failed but the connection is fine: keep the error only */
 		free(p->nodes);

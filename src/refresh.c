@@ -72,12 +72,6 @@ static struct {
 	ev_timer rp_kick; /* answers from the loop when the fan-out failed */
 } R;
 
-static void copy_cut(char *dst, const char *src, size_t size)
-{
-	if (!util_strlcpy(dst, src, size))
-		return; /* cut: still terminated, good enough for a message */
-}
-
 /* Same row (the fields repmgr.nodes holds; url and in_scope are derived from config). */
 static bool node_same(const struct node *a, const struct node *b)
 {
@@ -151,7 +145,7 @@ static void read_admin(void)
 		if (strcmp(err, R.admin_error) != 0)
 			log_msg(LOG_WARNING, "admin state unchanged (%s): %s",
 			        state_admin_name(state_admin()), err);
-		copy_cut(R.admin_error, err, sizeof(R.admin_error));
+		util_copy_cut(R.admin_error, err, sizeof(R.admin_error));
 		return;
 	}
 	R.admin_error[0] = '\0';
@@ -199,7 +193,7 @@ static void cycle_publish(const struct peer_reply *replies)
 		return;
 	}
 	in.db_up = cy->probe.ok;
-	copy_cut(in.db_error, cy->probe.error, sizeof(in.db_error));
+	util_copy_cut(in.db_error, cy->probe.error, sizeof(in.db_error));
 	in.in_recovery = cy->probe.in_recovery;
 	in.self_id = R.id.node_id;
 	in.self_name = R.id.node_name;
@@ -235,14 +229,14 @@ static void cycle_publish(const struct peer_reply *replies)
 	s->lag_bytes = cy->probe.lag_bytes;
 	s->lag_over_since_ms = R.lag_over_since_ms;
 	s->self_id = R.id.node_id;
-	copy_cut(s->self_name, R.id.node_name, sizeof(s->self_name));
-	copy_cut(s->self_location, self_location(cy->nodes, cy->nnodes), sizeof(s->self_location));
+	util_copy_cut(s->self_name, R.id.node_name, sizeof(s->self_name));
+	util_copy_cut(s->self_location, self_location(cy->nodes, cy->nnodes), sizeof(s->self_location));
 	primary = consensus_local_primary(cy->nodes, cy->nnodes);
 	if (primary > 0) {
 		const struct node *p = topology_find(cy->nodes, cy->nnodes, primary);
 
 		if (p)
-			copy_cut(s->primary_name, p->name, sizeof(s->primary_name));
+			util_copy_cut(s->primary_name, p->name, sizeof(s->primary_name));
 	}
 	if (cy->nnodes > 0) {
 		s->nodes = calloc(cy->nnodes, sizeof(*s->nodes));
@@ -285,7 +279,7 @@ static bool reply_names_none(const struct peer_reply *r, char *detail, size_t si
 	const char *why = json_string_value(json_object_get(root, "reason"));
 
 	if (none)
-		copy_cut(detail, why ? why : "", size);
+		util_copy_cut(detail, why ? why : "", size);
 	json_decref(root);
 	return none;
 }
@@ -296,7 +290,7 @@ static void vote_from_reply(const struct peer_reply *r, struct peer_vote *v)
 	memset(v, 0, sizeof(*v));
 	if (!r->transferred) {
 		v->status = PEER_UNREACHABLE;
-		copy_cut(v->detail, r->error, sizeof(v->detail));
+		util_copy_cut(v->detail, r->error, sizeof(v->detail));
 	} else if (r->http_code == 503 && reply_names_none(r, v->detail, sizeof(v->detail))) {
 		v->status = PEER_ANSWERED;
 	} else if (r->http_code != 200) {
@@ -313,9 +307,9 @@ static void vote_from_reply(const struct peer_reply *r, struct peer_vote *v)
 		}
 		v->status = PEER_ANSWERED;
 		v->named_id = a.id;
-		copy_cut(v->named_name, a.name, sizeof(v->named_name));
+		util_copy_cut(v->named_name, a.name, sizeof(v->named_name));
 		v->answered_id = a.by_id;
-		copy_cut(v->answered_name, a.by_name, sizeof(v->answered_name));
+		util_copy_cut(v->answered_name, a.by_name, sizeof(v->answered_name));
 	}
 }
 
@@ -357,7 +351,7 @@ static bool cycle_ask_peers(void)
 			continue;
 		if (!n->url[0]) {
 			cy->votes[i].status = PEER_BAD_REPLY;
-			copy_cut(cy->votes[i].detail, "no URL", sizeof(cy->votes[i].detail));
+			util_copy_cut(cy->votes[i].detail, "no URL", sizeof(cy->votes[i].detail));
 			continue;
 		}
 		cy->polled[cy->npolled] = i;
@@ -373,7 +367,7 @@ static bool cycle_ask_peers(void)
 			struct peer_vote *v = &cy->votes[cy->polled[k]];
 
 			v->status = PEER_UNREACHABLE;
-			copy_cut(v->detail, "fan-out failed", sizeof(v->detail));
+			util_copy_cut(v->detail, "fan-out failed", sizeof(v->detail));
 		}
 		cy->npolled = 0;
 	}
@@ -493,7 +487,7 @@ static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
 	/* self, from the verdict a request would see now */
 	self = state_verdict(snap, util_now_ms(), R.cfg.stale_after_ms);
 	if (self == VERDICT_PRIMARY) {
-		copy_cut(claims[0].name, R.id.node_name, sizeof(claims[0].name));
+		util_copy_cut(claims[0].name, R.id.node_name, sizeof(claims[0].name));
 		claims[0].id = R.id.node_id;
 		nclaims = 1;
 	} else if (self == VERDICT_UNKNOWN && snap->c.votes > 0) {
@@ -519,7 +513,7 @@ static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
 		if (r->http_code != 200 || strcmp(st, "Primary") != 0)
 			continue;
 		/* named as this node knows it: the URL asked belongs to that row */
-		copy_cut(claims[nclaims].name, R.rp_nodes[i].name, sizeof(claims[0].name));
+		util_copy_cut(claims[nclaims].name, R.rp_nodes[i].name, sizeof(claims[0].name));
 		claims[nclaims++].id = R.rp_nodes[i].id;
 	}
 	metrics_set_realprimary_claims((int)(nclaims + ncontenders));

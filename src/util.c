@@ -27,6 +27,12 @@ bool util_strlcpy(char *dst, const char *src, size_t size)
 	return true;
 }
 
+void util_copy_cut(char *dst, const char *src, size_t size)
+{
+	if (!util_strlcpy(dst, src, size))
+		return; /* cut: still terminated, good enough for a message */
+}
+
 bool util_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
 {
 	va_list ap;

@@ -16,6 +16,9 @@
 /* Copies at most size-1 bytes and always terminates; returns true when src fit whole. */
 bool util_strlcpy(char *dst, const char *src, size_t size) WUR;
 
+/* util_strlcpy for texts where a cut copy is good enough (messages, names shown to people). */
+void util_copy_cut(char *dst, const char *src, size_t size);
+
 /* Appends formatted text at *off, never past size; returns false (and leaves the
  * buffer terminated) when the text did not fit. */
 bool util_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
