@@ -172,7 +172,7 @@ cmd_status() {
 # failover, splitbrain, rejoin
 
 cmd_failover() {
-	local old=$CT_PRIMARY new='' i alive t_stop first last_old fails
+	local old=$CT_PRIMARY new='' i alive t_stop
 	for i in $(data_nodes); do
 		[ "$i" != "$old" ] && [ "$(node_in_recovery "$i")" = t ] && { new=$i; break; }
 	done
@@ -186,7 +186,9 @@ cmd_failover() {
 		die "only $((alive - 1)) of $CT_N nodes would remain: no majority, so primgr would (rightly) route writes nowhere; run '$0 rejoin' first"
 	say "a writer inserts a row through the write frontend every 20 ms (a new connection each)"
 	writer_start 20 "$(($(node_psql_db "$old" postgres "SELECT coalesce(max(n), 0) FROM primgr_writes") + 1))"
-	sleep 1
+	# the figures below are measured from the writer's rows: let it land some on node$old first
+	wait_for 15 eval '[ "$(writer_count "${NODE_PORT[old]}")" -ge 10 ]' ||
+		say "  (the writer has not committed 10 rows on node$old within 15 s; going on)"
 	say "stopping node$old (immediate), promoting node$new, node(s) following it..."
 	t_stop=$(now_ms)
 	failover_to "$new" || { writer_stop; state_save; die "the failover failed (log: $CT_DIR/commands.log)"; }
@@ -194,21 +196,39 @@ cmd_failover() {
 	state_save
 	wait_for 15 eval '[ -n "$(writer_first "${NODE_PORT[new]}" "$t_stop")" ]'
 	writer_stop
-	first=$(writer_first "${NODE_PORT[new]}" "$t_stop")
-	last_old=$(awk -v p="${NODE_PORT[old]}" '$2 == p { t = $3 } END { printf "%d", t }' "$WRITER_LOG")
-	fails=$(writer_count ERR "$t_stop")
 	say ""
-	if [ -n "$first" ]; then
-		say "writes moved from node$old to node$new:"
-		say "  last row on node$old:  at stop - $((t_stop - last_old)) ms"
-		say "  first row on node$new: $((first - FO_PROMOTED_AT)) ms after 'repmgr standby promote' returned" \
-			"                        ($((first - t_stop)) ms of write outage in all, $fails failed attempts)"
-	else
-		say "no row reached node$new within 15 s: see '$0 status' and $CT_DIR/node$new/primgr.log"
-	fi
+	failover_figures "$old" "$new" "$t_stop"
 	say ""
 	cmd_status
 	say "" "Next: $0 splitbrain   (node$old comes back as a primary)"
+}
+
+# failover_figures OLD NEW T_STOP: what the writer saw, from its log. Every figure is a
+# difference of two times in the right order, so none can be negative: node OLD took its last
+# row before it was stopped (the end of node_stop), NEW its first after the promote began.
+failover_figures() {
+	local old=$1 new=$2 t_stop=$3 stopped promote_began last_old first fails
+	promote_began=$((FO_PROMOTED_AT - FO_PROMOTE_MS))
+	stopped=$promote_began
+	last_old=$(awk -v p="${NODE_PORT[old]}" '$2 == p && NF == 3 { t = $3 } END { print t }' "$WRITER_LOG")
+	first=$(writer_first "${NODE_PORT[new]}" "$t_stop")
+	fails=$(writer_count ERR "$t_stop")
+	if [ -z "$first" ]; then
+		say "no row reached node$new within 15 s: see '$0 status' and $CT_DIR/node$new/primgr.log"
+		return
+	fi
+	say "writes moved from node$old to node$new:"
+	if [ -n "$last_old" ]; then
+		say "  last row on node$old:  $((stopped - last_old)) ms before node$old was stopped"
+	else
+		say "  last row on node$old:  none found in the writer's log"
+	fi
+	say "  first row on node$new: $((first - promote_began)) ms after 'repmgr standby promote' began (it took $FO_PROMOTE_MS ms)"
+	if [ -n "$last_old" ]; then
+		say "  write outage:       $((first - last_old)) ms between the two rows, $fails failed attempts"
+	else
+		say "  write outage:       $((first - t_stop)) ms from the stop to node$new's first row, $fails failed attempts"
+	fi
 }
 
 cmd_splitbrain() {

@@ -117,10 +117,23 @@ check "every request got the expected answer${wrong:+ (not: $wrong)}" [ -z "$wro
 check "24 raw measurements" [ "$(grep -cv '^#\|^cell' "${raw:-/dev/null}")" -eq 24 ]
 floor=$(sed -n 's/^# floor: rss_kib=\([0-9]*\) .*/\1/p' "${raw:-/dev/null}")
 check "the memory floor is measured (${floor:-no} KiB)" [ "${floor:-0}" -gt 0 ]
-check "the table judges primgr's RSS above the floor" grep -q '^| primgr RSS under load above that floor' "$md"
+check "the table judges primgr's private memory and PSS, with RSS above the floor as a reference" \
+	eval "grep -q '^| primgr private memory under load .* | 2 MiB | ' '$md' &&
+		grep -q '^| primgr PSS under load .* | 8 MiB | ' '$md' &&
+		grep -q '^| primgr RSS under load above that floor .* | reference |\$' '$md'"
 
 targets=$(grep -c '| \(PASS\|\*\*MISS\*\*\) |$' "$md" 2>/dev/null)
-check "the targets are judged (${targets:-0} verdicts)" [ "${targets:-0}" -ge 16 ]
+check "the targets are judged (${targets:-0} verdicts)" [ "${targets:-0}" -ge 15 ]
+# A figure and the two values beside it agree: "X.XXx (A / B ..." and "+N% (A vs B µs ...".
+disagree=$(awk -F' *\\| *' '
+	$3 ~ /^[0-9.]+x \([0-9.]+ \/ [0-9.]+ / {
+		split($3, w, /[ (\/x]+/); if (w[3] > 0 && (w[1] - w[2] / w[3] > 0.03 || w[2] / w[3] - w[1] > 0.03)) print $2 ": " $3 }
+	$3 ~ /^[-+][0-9]+% \([0-9]+ vs [0-9]+ / {
+		split($3, w, /[ (%]+(vs +)?/); p = (w[2] / w[3] - 1) * 100; if (w[3] > 0 && (w[1] - p > 1 || p - w[1] > 1)) print $2 ": " $3 }
+' "$md" 2>/dev/null)
+n_fig=$(grep -Ec '\| [0-9.]+x \(|\| [-+][0-9]+% \(' "$md" 2>/dev/null)
+check "every ratio and change (${n_fig:-0}) agrees with the two values beside it${disagree:+ (not: $disagree)}" \
+	[ -z "$disagree" ] && [ "${n_fig:-0}" -ge 8 ]
 check "the black-hole phase ran (node1 Primary with 2 of 3 votes)" \
 	grep -q 'black-hole phase: .*"votes":2,"quorum":2' "$out/stderr"
 check "the idle phase held 5000 connections" grep -q 'idle phase: ready open=5000' "$out/stderr"

@@ -51,7 +51,21 @@ step status 'node1  Primary \(200\)' 'node2  Standby \(202\)' 'node3  Standby \(
 	'write frontend reaches: node1'
 step failover 'writes moved from node1 to node2' 'first row on node2: [0-9]+ ms' \
 	'node2  Primary \(200\)'
-diag "$(grep -E 'first row on node2|write outage' "$dir/out")"
+fo_out=$(cat "$dir/out")
+diag "$(grep -E 'row on node|write outage' "$dir/out")"
+# the figures are differences of times in their order: each is there, >= 0 and plausible
+# (under a minute on any machine that passed the failover at all)
+figures_ok() {
+	local last first outage
+	last=$(sed -n 's/^  last row on node1: *\(-\{0,1\}[0-9]*\) ms before node1 was stopped$/\1/p' <<<"$fo_out")
+	first=$(sed -n 's/^  first row on node2: \(-\{0,1\}[0-9]*\) ms after .repmgr standby promote. began (it took [0-9]* ms)$/\1/p' <<<"$fo_out")
+	outage=$(sed -n 's/^  write outage: *\(-\{0,1\}[0-9]*\) ms between the two rows, [0-9]* failed attempts$/\1/p' <<<"$fo_out")
+	diag "figures: last row $last ms before the stop, first row $first ms after the promote began, outage $outage ms"
+	[ -n "$last" ] && [ -n "$first" ] && [ -n "$outage" ] || return 1
+	[ "$last" -ge 0 ] && [ "$last" -lt 60000 ] && [ "$first" -ge 0 ] && [ "$first" -lt 60000 ] &&
+		[ "$outage" -ge "$first" ] && [ "$outage" -lt 60000 ]
+}
+check "demo.sh failover: its figures (last row, first row, outage) are there, >= 0 and under a minute" figures_ok
 step splitbrain 'pg_is_in_recovery\(\): f' 'node1  Unknown \(509\)' \
 	'write frontend #[123] -> node2'
 step rejoin 'node1  Standby \(202\)' 'node2  Primary \(200\)'
