@@ -21,7 +21,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -667,14 +666,6 @@ static bool parse_value(const struct key *k, const char *v, struct config *cfg, 
 
 /* ---- formatting (--print-config and messages) */
 
-static void format_addr(const struct listen_addr *a, bool agent, char *buf, size_t size)
-{
-	bool v6 = strchr(a->host, ':') != NULL;
-
-	snprintf(buf, size, "%s%s%s:%u%s%s", v6 ? "[" : "", a->host[0] ? a->host : "*",
-	         v6 ? "]" : "", a->port, agent ? "/" : "", agent ? config_role_name(a->role) : "");
-}
-
 static void format_value(const struct key *k, const struct config *cfg, char *buf, size_t size)
 {
 	const void *field = key_cfield(k, cfg);
@@ -706,8 +697,8 @@ static void format_value(const struct key *k, const struct config *cfg, char *bu
 	case KEY_AGENT_LISTEN:
 		for (int i = 0; ok && i < key_ccount(k, cfg); i++) {
 			char a[320];
-			format_addr((const struct listen_addr *)field + i,
-			            k->type == KEY_AGENT_LISTEN, a, sizeof(a));
+			config_format_listen((const struct listen_addr *)field + i,
+			                     k->type == KEY_AGENT_LISTEN, a, sizeof(a));
 			ok = util_appendf(buf, size, &off, "%s%s", i ? ", " : "", a);
 		}
 		break;
@@ -737,24 +728,8 @@ struct reader {
 	size_t errlen;
 };
 
-static bool read_fail(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool read_fail(struct reader *r, const char *fmt, ...)
-{
-	va_list ap;
-	size_t off = 0;
-	int n;
-
-	n = snprintf(r->err, r->errlen, "%s:%d: ", r->path, r->line);
-	if (n > 0)
-		off = (size_t)n < r->errlen ? (size_t)n : r->errlen;
-	if (off < r->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(r->err + off, r->errlen - off, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
+/* "file:line: message" into the reader's error buffer; returns false. */
+#define read_fail(r, ...) util_fail_at((r)->err, (r)->errlen, (r)->path, (r)->line, __VA_ARGS__)
 
 static bool read_peer(struct reader *r, const char *name, const char *v)
 {
@@ -959,31 +934,9 @@ struct check {
 	size_t errlen;
 };
 
-/* "file:line: " for key i, or "file: " when it has its default. */
-static bool check_fail(struct check *c, int i, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool check_fail(struct check *c, int i, const char *fmt, ...)
-{
-	va_list ap;
-	size_t off = 0;
-	int n;
-
-	if (c->cfg->key_line[i] > 0)
-		n = snprintf(c->err, c->errlen, "%s:%d: ", c->cfg->path, c->cfg->key_line[i]);
-	else if (c->cfg->path[0])
-		n = snprintf(c->err, c->errlen, "%s: ", c->cfg->path);
-	else
-		n = 0;
-	if (n > 0)
-		off = (size_t)n < c->errlen ? (size_t)n : c->errlen;
-	if (off < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + off, c->errlen - off, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
+/* "file:line: " for key i, or "file: " when it has its default; returns false. */
+#define check_fail(c, i, ...)                                                                      \
+	util_fail_at((c)->err, (c)->errlen, (c)->cfg->path, (c)->cfg->key_line[i], __VA_ARGS__)
 
 /* "line 5" or "default": where key i's value came from. */
 static const char *origin(const struct config *cfg, int i, char *buf, size_t size)
@@ -1076,8 +1029,8 @@ static bool check_listeners(struct check *c)
 				continue;
 			if (all[i].key != all[j].key && blame_second(cfg, all[j].key, all[i].key))
 				blamed = all[i].key;
-			format_addr(all[j].a, all[j].key == ia, x, sizeof(x));
-			format_addr(all[i].a, all[i].key == ia, y, sizeof(y));
+			config_format_listen(all[j].a, all[j].key == ia, x, sizeof(x));
+			config_format_listen(all[i].a, all[i].key == ia, y, sizeof(y));
 			if (all[i].key == all[j].key)
 				return check_fail(c, blamed,
 				                  "[%s] listen: %s conflicts with %s in "
@@ -1250,6 +1203,14 @@ bool config_needs_restart(const struct config *old, const struct config *nw, cha
 		add_name(what, size, &off, "[files] pidfile");
 	}
 	return differ;
+}
+
+void config_format_listen(const struct listen_addr *a, bool agent, char *buf, size_t size)
+{
+	bool v6 = strchr(a->host, ':') != NULL;
+
+	snprintf(buf, size, "%s%s%s:%u%s%s", v6 ? "[" : "", a->host[0] ? a->host : "*",
+	         v6 ? "]" : "", a->port, agent ? "/" : "", agent ? config_role_name(a->role) : "");
 }
 
 const char *config_role_name(enum role r)

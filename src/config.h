@@ -135,6 +135,10 @@ bool config_key_at(int i, const char **section, const char **name);
 /* Which keys differ in a way that needs a restart (listeners, pidfile); fills names. */
 bool config_needs_restart(const struct config *old, const struct config *nw, char *what, size_t size);
 
+/* A listen address as the INI writes it: host:port, [v6]:port or *:port, and "/role"
+ * when agent. Cut to size, always terminated. */
+void config_format_listen(const struct listen_addr *a, bool agent, char *buf, size_t size);
+
 const char *config_role_name(enum role r);
 const char *config_scope_name(enum scope s);
 

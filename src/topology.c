@@ -4,7 +4,6 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +11,6 @@
 /* repmgr.conf is tiny; anything this large is not one. */
 #define REPMGR_CONF_MAX (1024 * 1024)
 #define DEFAULT_LOCATION "default" /* repmgr's default for nodes.location */
-
-__attribute__((format(printf, 3, 4))) static bool fail_with(char *err, size_t errlen,
-                                                            const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
 
 /* Node names, locations and hosts end up in JSON bodies, logs and the cache file: they
  * must be valid UTF-8 (jansson refuses anything else) without control characters. */
@@ -157,7 +143,7 @@ static bool conf_copy(const char *fname, int line, const char *key, const struct
                       char *dst, size_t size, char *err, size_t errlen)
 {
 	if (v->too_long || !util_strlcpy(dst, v->buf, size))
-		return fail_with(err, errlen, "%s:%d: %s: too long (max %zu bytes)", fname, line,
+		return util_fail(err, errlen, "%s:%d: %s: too long (max %zu bytes)", fname, line,
 		                 key, size - 1);
 	return true;
 }
@@ -176,10 +162,10 @@ static bool conf_apply(const char *fname, int line, const char *key, const struc
 		return true;
 	/* A quoted "\0" would silently cut the value short. */
 	if (memchr(v->buf, '\0', v->len))
-		return fail_with(err, errlen, "%s:%d: %s: contains a NUL byte", fname, line, key);
+		return util_fail(err, errlen, "%s:%d: %s: contains a NUL byte", fname, line, key);
 	if (strcmp(key, "node_id") == 0) {
 		if (v->too_long || !util_parse_int(v->buf, 1, INT_MAX, &l))
-			return fail_with(err, errlen,
+			return util_fail(err, errlen,
 			                 "%s:%d: node_id: invalid value \"%.64s\" (expected 1-%d)",
 			                 fname, line, v->buf, INT_MAX);
 		id->node_id = (int)l;
@@ -217,7 +203,7 @@ static bool conf_parse_line(const char *p, const char *end, const char *fname, i
 	if (p == end || *p == '#')
 		return true;
 	if (!conf_is_key_start(*p))
-		return fail_with(err, errlen, "%s:%d: syntax error (expected key = value)", fname,
+		return util_fail(err, errlen, "%s:%d: syntax error (expected key = value)", fname,
 		                 line);
 	while (p < end && conf_is_key_char(*p)) {
 		if (klen + 1 < sizeof(key))
@@ -232,11 +218,11 @@ static bool conf_parse_line(const char *p, const char *end, const char *fname, i
 	while (p < end && conf_is_space(*p))
 		p++;
 	if (p == end || *p == '#')
-		return fail_with(err, errlen, "%s:%d: %s: missing value", fname, line, key);
+		return util_fail(err, errlen, "%s:%d: %s: missing value", fname, line, key);
 	if (*p == '\'') {
 		p = conf_read_quoted(p + 1, end, &v);
 		if (!p)
-			return fail_with(err, errlen, "%s:%d: %s: unterminated quoted string",
+			return util_fail(err, errlen, "%s:%d: %s: unterminated quoted string",
 			                 fname, line, key);
 	} else {
 		while (p < end && !conf_is_space(*p) && *p != '#')
@@ -245,7 +231,7 @@ static bool conf_parse_line(const char *p, const char *end, const char *fname, i
 	while (p < end && conf_is_space(*p))
 		p++;
 	if (p < end && *p != '#')
-		return fail_with(err, errlen, "%s:%d: %s: syntax error after the value", fname,
+		return util_fail(err, errlen, "%s:%d: %s: syntax error after the value", fname,
 		                 line, key);
 	return conf_apply(fname, line, key, &v, id, err, errlen);
 }
@@ -285,12 +271,12 @@ bool topology_read_identity(const struct config *cfg, struct identity *id, char 
 		if (!data) {
 			/* Every key primgr needs may come from the INI instead. */
 			if (!(errno == ENOENT && overrides))
-				return fail_with(err, errlen, "%s: cannot read: %s", path,
+				return util_fail(err, errlen, "%s: cannot read: %s", path,
 				                 errno == EFBIG ? "larger than 1 MiB"
 				                                : strerror(errno));
 		} else {
 			if (strlen(data) != len)
-				ok = fail_with(err, errlen, "%s: contains a NUL byte", path);
+				ok = util_fail(err, errlen, "%s: contains a NUL byte", path);
 			else
 				ok = topology_parse_repmgr_conf(data, path, id, err, errlen);
 			free(data);
@@ -302,26 +288,26 @@ bool topology_read_identity(const struct config *cfg, struct identity *id, char 
 		id->node_id = cfg->node_id;
 	if (cfg->node_name[0] &&
 	    !util_strlcpy(id->node_name, cfg->node_name, sizeof(id->node_name)))
-		return fail_with(err, errlen, "[node] node_name: too long");
+		return util_fail(err, errlen, "[node] node_name: too long");
 	if (cfg->conninfo[0] && !util_strlcpy(id->conninfo, cfg->conninfo, sizeof(id->conninfo)))
-		return fail_with(err, errlen, "[node] conninfo: too long");
+		return util_fail(err, errlen, "[node] conninfo: too long");
 
 	if (id->node_id <= 0)
-		return fail_with(err, errlen,
+		return util_fail(err, errlen,
 		                 "%s: node_id not set (expected node_id in repmgr.conf or [node])",
 		                 where);
 	if (!id->node_name[0])
-		return fail_with(
+		return util_fail(
 		    err, errlen,
 		    "%s: node_name not set (expected node_name in repmgr.conf or [node])", where);
 	if (!text_ok(id->node_name))
-		return fail_with(err, errlen, "%s: node_name: not printable UTF-8", where);
+		return util_fail(err, errlen, "%s: node_name: not printable UTF-8", where);
 	if (!id->conninfo[0])
-		return fail_with(
+		return util_fail(
 		    err, errlen,
 		    "%s: conninfo not set (expected conninfo in repmgr.conf or [node])", where);
 	if (!text_ok(id->location))
-		return fail_with(err, errlen, "%s: location: not printable UTF-8", where);
+		return util_fail(err, errlen, "%s: location: not printable UTF-8", where);
 	return true;
 }
 
@@ -387,7 +373,7 @@ static bool conninfo_host(const char *conninfo, int id, char *host, size_t size,
 			while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
 				msg[--l] = '\0';
 		}
-		fail_with(err, errlen, "node_id %d: conninfo: %s", id, msg ? msg : "out of memory");
+		util_fail(err, errlen, "node_id %d: conninfo: %s", id, msg ? msg : "out of memory");
 		PQfreemem(msg);
 		return false;
 	}
@@ -405,9 +391,9 @@ static bool conninfo_host(const char *conninfo, int id, char *host, size_t size,
 		ok = host_first(ha, host, size);
 	PQconninfoFree(opts);
 	if (!ok)
-		return fail_with(err, errlen, "node_id %d: conninfo: host too long", id);
+		return util_fail(err, errlen, "node_id %d: conninfo: host too long", id);
 	if (!text_ok(host))
-		return fail_with(err, errlen, "node_id %d: conninfo: host not printable UTF-8", id);
+		return util_fail(err, errlen, "node_id %d: conninfo: host not printable UTF-8", id);
 	return true;
 }
 
@@ -415,14 +401,14 @@ static bool row_text(const char *v, int id, const char *what, bool allow_empty, 
                      size_t size, char *err, size_t errlen)
 {
 	if (!v)
-		return fail_with(err, errlen, "node_id %d: %s is NULL", id, what);
+		return util_fail(err, errlen, "node_id %d: %s is NULL", id, what);
 	if (!allow_empty && !v[0])
-		return fail_with(err, errlen, "node_id %d: %s is empty", id, what);
+		return util_fail(err, errlen, "node_id %d: %s is empty", id, what);
 	if (!util_strlcpy(dst, v, size))
-		return fail_with(err, errlen, "node_id %d: %s too long (max %zu bytes)", id, what,
+		return util_fail(err, errlen, "node_id %d: %s too long (max %zu bytes)", id, what,
 		                 size - 1);
 	if (!text_ok(dst))
-		return fail_with(err, errlen, "node_id %d: %s: not printable UTF-8", id, what);
+		return util_fail(err, errlen, "node_id %d: %s: not printable UTF-8", id, what);
 	return true;
 }
 
@@ -433,28 +419,28 @@ bool topology_node_from_row(const char *const f[8], struct node *n, char *err, s
 
 	memset(n, 0, sizeof(*n));
 	if (!f[0])
-		return fail_with(err, errlen, "repmgr.nodes row: node_id is NULL");
+		return util_fail(err, errlen, "repmgr.nodes row: node_id is NULL");
 	if (!util_parse_int(f[0], 1, INT_MAX, &l))
-		return fail_with(err, errlen, "repmgr.nodes row: invalid node_id \"%.32s\"", f[0]);
+		return util_fail(err, errlen, "repmgr.nodes row: invalid node_id \"%.32s\"", f[0]);
 	id = n->id = (int)l;
 
 	if (!row_text(f[1], id, "node_name", false, n->name, sizeof(n->name), err, errlen))
 		return false;
 	if (!f[2])
-		return fail_with(err, errlen, "node_id %d: type is NULL", id);
+		return util_fail(err, errlen, "node_id %d: type is NULL", id);
 	if (!type_from_name(f[2], &n->type))
-		return fail_with(err, errlen,
+		return util_fail(err, errlen,
 		                 "node_id %d: unknown type \"%.32s\" (expected primary, standby, "
 		                 "witness or bdr)",
 		                 id, f[2]);
 	if (!f[3] || (strcmp(f[3], "t") != 0 && strcmp(f[3], "f") != 0))
-		return fail_with(err, errlen,
+		return util_fail(err, errlen,
 		                 "node_id %d: invalid active \"%.8s\" (expected t or f)", id,
 		                 f[3] ? f[3] : "NULL");
 	n->active = f[3][0] == 't';
 	if (f[4]) {
 		if (!util_parse_int(f[4], 1, INT_MAX, &l))
-			return fail_with(err, errlen,
+			return util_fail(err, errlen,
 			                 "node_id %d: invalid upstream_node_id \"%.32s\"", id,
 			                 f[4]);
 		n->upstream_id = (int)l;
@@ -463,7 +449,7 @@ bool topology_node_from_row(const char *const f[8], struct node *n, char *err, s
 	              sizeof(n->location), err, errlen))
 		return false;
 	if (!f[6] || !util_parse_int(f[6], INT_MIN, INT_MAX, &l))
-		return fail_with(err, errlen, "node_id %d: invalid priority \"%.32s\"", id,
+		return util_fail(err, errlen, "node_id %d: invalid priority \"%.32s\"", id,
 		                 f[6] ? f[6] : "NULL");
 	n->priority = (int)l;
 	if (f[7] && !conninfo_host(f[7], id, n->host, sizeof(n->host), err, errlen))
@@ -638,18 +624,18 @@ void topology_apply_rules(const struct config *cfg, struct node *nodes, size_t n
 bool topology_check(const struct node *nodes, size_t n, char *err, size_t errlen)
 {
 	if (n == 0)
-		return fail_with(err, errlen, "no rows in repmgr.nodes");
+		return util_fail(err, errlen, "no rows in repmgr.nodes");
 	if (n > TOPOLOGY_MAX_NODES)
-		return fail_with(err, errlen, "too many rows in repmgr.nodes (%zu, max %d)", n,
+		return util_fail(err, errlen, "too many rows in repmgr.nodes (%zu, max %d)", n,
 		                 TOPOLOGY_MAX_NODES);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = i + 1; j < n; j++) {
 			if (nodes[i].id == nodes[j].id)
-				return fail_with(err, errlen,
+				return util_fail(err, errlen,
 				                 "duplicate node_id %d in repmgr.nodes",
 				                 nodes[i].id);
 			if (strcmp(nodes[i].name, nodes[j].name) == 0)
-				return fail_with(
+				return util_fail(
 				    err, errlen,
 				    "duplicate node_name %s in repmgr.nodes (node_id %d "
 				    "and %d)",
@@ -729,11 +715,11 @@ static bool cache_int(const struct cache_ctx *c, json_t *o, const char *key, lon
 		return true;
 	}
 	if (!json_is_integer(v))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected an integer",
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected an integer",
 		                 c->path, c->index, key);
 	x = json_integer_value(v);
 	if (x < min || x > max)
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": %lld out of range",
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": %lld out of range",
 		                 c->path, c->index, key, (long long)x);
 	*out = (int)x;
 	return true;
@@ -747,12 +733,12 @@ static bool cache_str(const struct cache_ctx *c, json_t *o, const char *key, boo
 	size_t len;
 
 	if (!json_is_string(v))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected a string",
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected a string",
 		                 c->path, c->index, key);
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (len != strlen(s) || len >= size || (!empty_ok && len == 0) || !text_ok(s))
-		return fail_with(
+		return util_fail(
 		    c->err, c->errlen,
 		    "%s: nodes[%zu]: \"%s\": expected %s printable text of at most %zu "
 		    "bytes",
@@ -768,7 +754,7 @@ static bool cache_node(const struct cache_ctx *c, json_t *o, struct node *n)
 
 	memset(n, 0, sizeof(*n));
 	if (!json_is_object(o))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: expected an object", c->path,
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: expected an object", c->path,
 		                 c->index);
 	if (!cache_int(c, o, "id", 1, INT_MAX, false, &n->id) ||
 	    !cache_str(c, o, "name", false, n->name, sizeof(n->name)) ||
@@ -779,11 +765,11 @@ static bool cache_node(const struct cache_ctx *c, json_t *o, struct node *n)
 	    !cache_str(c, o, "host", true, n->host, sizeof(n->host)))
 		return false;
 	if (!type_from_name(type, &n->type))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: unknown type \"%s\"", c->path,
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: unknown type \"%s\"", c->path,
 		                 c->index, type);
 	active = json_object_get(o, "active");
 	if (!json_is_boolean(active))
-		return fail_with(c->err, c->errlen,
+		return util_fail(c->err, c->errlen,
 		                 "%s: nodes[%zu]: \"active\": expected a boolean", c->path,
 		                 c->index);
 	n->active = json_is_true(active);
@@ -804,40 +790,40 @@ bool topology_cache_read(const char *path, struct node **nodes, size_t *n, char 
 	*n = 0;
 	data = util_read_file(path, TOPOLOGY_CACHE_MAX, &len);
 	if (!data)
-		return fail_with(err, errlen, "%s: cannot read: %s", path,
+		return util_fail(err, errlen, "%s: cannot read: %s", path,
 		                 errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
 	if (!root) {
-		fail_with(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		util_fail(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		goto fail;
 	}
 	version = json_object_get(root, "version");
 	if (!json_is_integer(version) || json_integer_value(version) != 1) {
-		fail_with(err, errlen, "%s: expected an object with \"version\": 1", path);
+		util_fail(err, errlen, "%s: expected an object with \"version\": 1", path);
 		goto fail;
 	}
 	arr = json_object_get(root, "nodes");
 	if (!json_is_array(arr)) {
-		fail_with(err, errlen, "%s: \"nodes\": expected an array", path);
+		util_fail(err, errlen, "%s: \"nodes\": expected an array", path);
 		goto fail;
 	}
 	count = json_array_size(arr);
 	if (count == 0 || count > TOPOLOGY_MAX_NODES) {
-		fail_with(err, errlen, "%s: \"nodes\": expected 1-%d nodes, got %zu", path,
+		util_fail(err, errlen, "%s: \"nodes\": expected 1-%d nodes, got %zu", path,
 		          TOPOLOGY_MAX_NODES, count);
 		goto fail;
 	}
 	list = calloc(count, sizeof(*list));
 	if (!list) {
-		fail_with(err, errlen, "%s: out of memory", path);
+		util_fail(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
 	for (c.index = 0; c.index < count; c.index++)
 		if (!cache_node(&c, json_array_get(arr, c.index), &list[c.index]))
 			goto fail;
 	if (!topology_check(list, count, check, sizeof(check))) {
-		fail_with(err, errlen, "%s: %s", path, check);
+		util_fail(err, errlen, "%s: %s", path, check);
 		goto fail;
 	}
 	json_decref(root);

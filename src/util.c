@@ -55,6 +55,46 @@ bool util_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
 	return true;
 }
 
+static bool fail_v(char *err, size_t errlen, const char *file, int line, const char *fmt,
+                   va_list ap)
+{
+	size_t off = 0;
+	int n = 0;
+
+	if (!err || errlen == 0)
+		return false;
+	err[0] = '\0';
+	if (line > 0)
+		n = snprintf(err, errlen, "%s:%d: ", file ? file : "", line);
+	else if (file && file[0])
+		n = snprintf(err, errlen, "%s: ", file);
+	if (n > 0)
+		off = (size_t)n < errlen ? (size_t)n : errlen;
+	if (off < errlen)
+		vsnprintf(err + off, errlen - off, fmt, ap);
+	return false;
+}
+
+bool util_fail_at(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(err, errlen, file, line, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool util_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(err, errlen, NULL, 0, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
 bool util_parse_duration(const char *s, uint32_t *ms)
 {
 	static const struct {

@@ -571,6 +571,32 @@ static void test_validate_struct(void)
 	         "struct: peer_key message");
 }
 
+/* The one formatter of a listen address (messages, --print-config, listener names). */
+static void test_format_listen(void)
+{
+	static const struct {
+		struct listen_addr a;
+		bool agent;
+		size_t size;
+		const char *want;
+	} cases[] = {
+	    {{"", 8432, ROLE_PRIMARY}, false, 64, "*:8432"},
+	    {{"127.0.0.1", 80, ROLE_PRIMARY}, false, 64, "127.0.0.1:80"},
+	    {{"::1", 8433, ROLE_PRIMARY}, true, 64, "[::1]:8433/primary"},
+	    {{"db1.example.com", 8434, ROLE_REPLICA}, true, 64, "db1.example.com:8434/replica"},
+	    {{"", 8435, ROLE_SEND}, true, 64, "*:8435/send"},
+	    {{"", 8435, ROLE_SEND}, false, 64, "*:8435"},
+	    {{"::", 1, ROLE_PRIMARY}, false, 5, "[::]"},
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		memset(buf, 'x', sizeof(buf));
+		config_format_listen(&cases[i].a, cases[i].agent, buf, cases[i].size);
+		T_EQ_STR(buf, cases[i].want, cases[i].want);
+	}
+}
+
 static void test_needs_restart(void)
 {
 	struct config a, b;
@@ -762,6 +788,7 @@ int main(void)
 	test_long_lines();
 	test_file_errors();
 	test_validate_struct();
+	test_format_listen();
 	test_needs_restart();
 	test_key_table();
 	test_docs();

@@ -247,6 +247,41 @@ static void test_strings(void)
 	T_EQ_STR(buf, "ab12xyz", "appendf: full buffer unchanged");
 }
 
+static void test_fail(void)
+{
+	static const struct {
+		const char *file;
+		int line;
+		size_t size;
+		const char *want;
+	} cases[] = {
+	    {"/etc/p.ini", 14, 64, "/etc/p.ini:14: bad 7"},
+	    {"/etc/p.ini", 0, 64, "/etc/p.ini: bad 7"},
+	    {NULL, 0, 64, "bad 7"},
+	    {"", 0, 64, "bad 7"},
+	    {"", 3, 64, ":3: bad 7"},
+	    {"/etc/p.ini", 14, 8, "/etc/p."},
+	    {"/etc/p.ini", 14, 16, "/etc/p.ini:14: "},
+	    {"/etc/p.ini", 14, 18, "/etc/p.ini:14: ba"},
+	};
+	char err[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char name[80];
+		memset(err, 'x', sizeof(err));
+		snprintf(name, sizeof(name), "fail_at %zu: returns false", i);
+		T_OK(!util_fail_at(err, cases[i].size, cases[i].file, cases[i].line, "bad %d", 7),
+		     name);
+		snprintf(name, sizeof(name), "fail_at %zu: text", i);
+		T_EQ_STR(err, cases[i].want, name);
+	}
+	T_OK(!util_fail(err, sizeof(err), "no %s", "place"), "fail: returns false");
+	T_EQ_STR(err, "no place", "fail: no prefix");
+	T_OK(!util_fail(NULL, 0, "x") && !util_fail_at(NULL, 10, "f", 1, "x"), "fail: NULL err");
+	err[0] = 'q';
+	T_OK(!util_fail(err, 0, "x") && err[0] == 'q', "fail: size 0 writes nothing");
+}
+
 static void test_buf(void)
 {
 	struct buf b;
@@ -364,6 +399,7 @@ int main(void)
 	test_hostport();
 	test_trim();
 	test_strings();
+	test_fail();
 	test_buf();
 	test_files();
 	test_clocks();
