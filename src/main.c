@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "refresh.h"
@@ -375,7 +376,7 @@ int main(int argc, char **argv)
 	}
 	if (opt.check) {
 		/* Like haproxy -c: the file is checked; what it points at may not exist here. */
-		if (topology_read_identity(&cfg, &identity, err, sizeof(err)))
+		if (identity_load(&cfg, &identity, err, sizeof(err)))
 			printf("%s: configuration ok (node %d \"%s\")\n", opt.config_path,
 			       identity.node_id, identity.node_name);
 		else
@@ -384,7 +385,7 @@ int main(int argc, char **argv)
 			       opt.config_path, err);
 		return 0;
 	}
-	if (!topology_read_identity(&cfg, &identity, err, sizeof(err)))
+	if (!identity_load(&cfg, &identity, err, sizeof(err)))
 		fatal(CONFIG_EXIT_CONFIG, "%s", err);
 	if (geteuid() == 0 && !cfg.allow_root && !opt.allow_root)
 		fatal(1, "refusing to run as root: run as the postgres user, or set "

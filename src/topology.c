@@ -1,3 +1,5 @@
+/* topology: what the repmgr.nodes rows say (nodes, types, hosts), the naming rules that
+ * make each node's primgr URL, the voting scope, and the topology cache file. */
 #include "topology.h"
 
 #include <errno.h>
@@ -8,308 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* repmgr.conf is tiny; anything this large is not one. */
-#define REPMGR_CONF_MAX (1024 * 1024)
-#define DEFAULT_LOCATION "default" /* repmgr's default for nodes.location */
-
-/* Node names, locations and hosts end up in JSON bodies, logs and the cache file: they
- * must be valid UTF-8 (jansson refuses anything else) without control characters. */
-static bool text_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, need;
-		uint32_t cp;
-
-		if (c < 0x20 || c == 0x7f)
-			return false;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (unsigned i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		p += need + 1;
-	}
-	return true;
-}
-
-/* ---- repmgr.conf ---------------------------------------------------------------------- */
-
-/* repmgr reads its file with a scanner modelled on postgresql.conf's: "key = value" with an
- * optional '=', values bare or single-quoted ('' and backslash escapes inside quotes), and
- * '#' comments. Only the keys primgr needs are kept; unknown keys are skipped. */
-
-static bool conf_is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool conf_is_key_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool conf_is_key_char(char c)
-{
-	return conf_is_key_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
-}
-
-/* A value being collected; overflow is only an error for the keys primgr keeps. */
-struct conf_value {
-	char buf[CONFIG_CONNINFO_MAX + 1];
-	size_t len;
-	bool too_long;
-};
-
-static void conf_value_put(struct conf_value *v, char c)
-{
-	if (v->len + 1 >= sizeof(v->buf)) {
-		v->too_long = true;
-		return;
-	}
-	v->buf[v->len++] = c;
-	v->buf[v->len] = '\0';
-}
-
-/* Reads a quoted value starting after the opening quote; returns the position after the
- * closing quote, or NULL when the line ends first. */
-static const char *conf_read_quoted(const char *p, const char *end, struct conf_value *v)
-{
-	while (p < end) {
-		char c = *p++;
-		if (c == '\'') {
-			if (p < end && *p == '\'') {
-				conf_value_put(v, '\'');
-				p++;
-				continue;
-			}
-			return p;
-		}
-		if (c == '\\' && p < end) {
-			c = *p++;
-			switch (c) {
-			case 'b':
-				c = '\b';
-				break;
-			case 'f':
-				c = '\f';
-				break;
-			case 'n':
-				c = '\n';
-				break;
-			case 'r':
-				c = '\r';
-				break;
-			case 't':
-				c = '\t';
-				break;
-			case '0' ... '7': {
-				int o = c - '0';
-				for (int k = 0; k < 2 && p < end && *p >= '0' && *p <= '7'; k++)
-					o = o * 8 + (*p++ - '0');
-				c = (char)(o & 0xff);
-				break;
-			}
-			default:
-				break;
-			}
-		}
-		conf_value_put(v, c);
-	}
-	return NULL;
-}
-
-static bool conf_copy(const char *fname, int line, const char *key, const struct conf_value *v,
-                      char *dst, size_t size, char *err, size_t errlen)
-{
-	if (v->too_long || !util_strlcpy(dst, v->buf, size))
-		return util_fail(err, errlen, "%s:%d: %s: too long (max %zu bytes)", fname, line,
-		                 key, size - 1);
-	return true;
-}
-
-static bool conf_apply(const char *fname, int line, const char *key, const struct conf_value *v,
-                       struct identity *id, char *err, size_t errlen)
-{
-	static const char *const known[] = {"node_id", "node_name", "conninfo", "location",
-	                                    "data_directory"};
-	bool keep = false;
-	long l;
-
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		keep = keep || strcmp(key, known[i]) == 0;
-	if (!keep)
-		return true;
-	/* A quoted "\0" would silently cut the value short. */
-	if (memchr(v->buf, '\0', v->len))
-		return util_fail(err, errlen, "%s:%d: %s: contains a NUL byte", fname, line, key);
-	if (strcmp(key, "node_id") == 0) {
-		if (v->too_long || !util_parse_int(v->buf, 1, INT_MAX, &l))
-			return util_fail(err, errlen,
-			                 "%s:%d: node_id: invalid value \"%.64s\" (expected 1-%d)",
-			                 fname, line, v->buf, INT_MAX);
-		id->node_id = (int)l;
-		return true;
-	}
-	if (strcmp(key, "node_name") == 0)
-		return conf_copy(fname, line, key, v, id->node_name, sizeof(id->node_name), err,
-		                 errlen);
-	if (strcmp(key, "conninfo") == 0)
-		return conf_copy(fname, line, key, v, id->conninfo, sizeof(id->conninfo), err,
-		                 errlen);
-	if (strcmp(key, "location") == 0)
-		return conf_copy(fname, line, key, v, id->location, sizeof(id->location), err,
-		                 errlen);
-	return conf_copy(fname, line, key, v, id->data_directory, sizeof(id->data_directory), err,
-	                 errlen);
-}
-
-static void identity_init(struct identity *id)
-{
-	memset(id, 0, sizeof(*id));
-	strcpy(id->location, DEFAULT_LOCATION);
-}
-
-/* One logical line [p, end): blank, comment, or key [=] value [# comment]. */
-static bool conf_parse_line(const char *p, const char *end, const char *fname, int line,
-                            struct identity *id, char *err, size_t errlen)
-{
-	char key[64];
-	size_t klen = 0;
-	struct conf_value v = {.len = 0};
-
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p == end || *p == '#')
-		return true;
-	if (!conf_is_key_start(*p))
-		return util_fail(err, errlen, "%s:%d: syntax error (expected key = value)", fname,
-		                 line);
-	while (p < end && conf_is_key_char(*p)) {
-		if (klen + 1 < sizeof(key))
-			key[klen++] = *p;
-		p++;
-	}
-	key[klen] = '\0';
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p < end && *p == '=')
-		p++;
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p == end || *p == '#')
-		return util_fail(err, errlen, "%s:%d: %s: missing value", fname, line, key);
-	if (*p == '\'') {
-		p = conf_read_quoted(p + 1, end, &v);
-		if (!p)
-			return util_fail(err, errlen, "%s:%d: %s: unterminated quoted string",
-			                 fname, line, key);
-	} else {
-		while (p < end && !conf_is_space(*p) && *p != '#')
-			conf_value_put(&v, *p++);
-	}
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p < end && *p != '#')
-		return util_fail(err, errlen, "%s:%d: %s: syntax error after the value", fname,
-		                 line, key);
-	return conf_apply(fname, line, key, &v, id, err, errlen);
-}
-
-bool topology_parse_repmgr_conf(const char *text, const char *fname, struct identity *id, char *err,
-                                size_t errlen)
-{
-	const char *p = text;
-	int line = 1;
-
-	identity_init(id);
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		const char *end = nl ? nl : p + strlen(p);
-		if (!conf_parse_line(p, end, fname, line, id, err, errlen))
-			return false;
-		if (!nl)
-			break;
-		p = nl + 1;
-		line++;
-	}
-	return true;
-}
-
-bool topology_read_identity(const struct config *cfg, struct identity *id, char *err, size_t errlen)
-{
-	const char *path = cfg->repmgr_conf;
-	bool overrides = cfg->node_id > 0 && cfg->node_name[0] && cfg->conninfo[0];
-	const char *where = path[0] ? path : "[node]";
-
-	identity_init(id);
-	if (path[0]) {
-		size_t len;
-		char *data = util_read_file(path, REPMGR_CONF_MAX, &len);
-		bool ok;
-
-		if (!data) {
-			/* Every key primgr needs may come from the INI instead. */
-			if (!(errno == ENOENT && overrides))
-				return util_fail(err, errlen, "%s: cannot read: %s", path,
-				                 errno == EFBIG ? "larger than 1 MiB"
-				                                : strerror(errno));
-		} else {
-			if (strlen(data) != len)
-				ok = util_fail(err, errlen, "%s: contains a NUL byte", path);
-			else
-				ok = topology_parse_repmgr_conf(data, path, id, err, errlen);
-			free(data);
-			if (!ok)
-				return false;
-		}
-	}
-	if (cfg->node_id > 0)
-		id->node_id = cfg->node_id;
-	if (cfg->node_name[0] &&
-	    !util_strlcpy(id->node_name, cfg->node_name, sizeof(id->node_name)))
-		return util_fail(err, errlen, "[node] node_name: too long");
-	if (cfg->conninfo[0] && !util_strlcpy(id->conninfo, cfg->conninfo, sizeof(id->conninfo)))
-		return util_fail(err, errlen, "[node] conninfo: too long");
-
-	if (id->node_id <= 0)
-		return util_fail(err, errlen,
-		                 "%s: node_id not set (expected node_id in repmgr.conf or [node])",
-		                 where);
-	if (!id->node_name[0])
-		return util_fail(
-		    err, errlen,
-		    "%s: node_name not set (expected node_name in repmgr.conf or [node])", where);
-	if (!text_ok(id->node_name))
-		return util_fail(err, errlen, "%s: node_name: not printable UTF-8", where);
-	if (!id->conninfo[0])
-		return util_fail(
-		    err, errlen,
-		    "%s: conninfo not set (expected conninfo in repmgr.conf or [node])", where);
-	if (!text_ok(id->location))
-		return util_fail(err, errlen, "%s: location: not printable UTF-8", where);
-	return true;
-}
+#include "identity.h"
 
 /* ---- repmgr.nodes rows ---------------------------------------------------------------- */
 
@@ -392,7 +93,7 @@ static bool conninfo_host(const char *conninfo, int id, char *host, size_t size,
 	PQconninfoFree(opts);
 	if (!ok)
 		return util_fail(err, errlen, "node_id %d: conninfo: host too long", id);
-	if (!text_ok(host))
+	if (!util_text_ok(host))
 		return util_fail(err, errlen, "node_id %d: conninfo: host not printable UTF-8", id);
 	return true;
 }
@@ -407,7 +108,7 @@ static bool row_text(const char *v, int id, const char *what, bool allow_empty, 
 	if (!util_strlcpy(dst, v, size))
 		return util_fail(err, errlen, "node_id %d: %s too long (max %zu bytes)", id, what,
 		                 size - 1);
-	if (!text_ok(dst))
+	if (!util_text_ok(dst))
 		return util_fail(err, errlen, "node_id %d: %s: not printable UTF-8", id, what);
 	return true;
 }
@@ -445,7 +146,7 @@ bool topology_node_from_row(const char *const f[8], struct node *n, char *err, s
 			                 f[4]);
 		n->upstream_id = (int)l;
 	}
-	if (!row_text(f[5] ? f[5] : DEFAULT_LOCATION, id, "location", true, n->location,
+	if (!row_text(f[5] ? f[5] : IDENTITY_DEFAULT_LOCATION, id, "location", true, n->location,
 	              sizeof(n->location), err, errlen))
 		return false;
 	if (!f[6] || !util_parse_int(f[6], INT_MIN, INT_MAX, &l))
@@ -607,7 +308,7 @@ static bool in_scope(const struct config *cfg, const struct node *n, const char 
 	case SCOPE_LOCATION:
 		break;
 	}
-	return strcmp(n->location, self_location ? self_location : DEFAULT_LOCATION) == 0;
+	return strcmp(n->location, self_location ? self_location : IDENTITY_DEFAULT_LOCATION) == 0;
 }
 
 void topology_apply_rules(const struct config *cfg, struct node *nodes, size_t n,
@@ -737,7 +438,7 @@ static bool cache_str(const struct cache_ctx *c, json_t *o, const char *key, boo
 		                 c->path, c->index, key);
 	s = json_string_value(v);
 	len = json_string_length(v);
-	if (len != strlen(s) || len >= size || (!empty_ok && len == 0) || !text_ok(s))
+	if (len != strlen(s) || len >= size || (!empty_ok && len == 0) || !util_text_ok(s))
 		return util_fail(
 		    c->err, c->errlen,
 		    "%s: nodes[%zu]: \"%s\": expected %s printable text of at most %zu "

@@ -282,6 +282,32 @@ static void test_fail(void)
 	T_OK(!util_fail(err, 0, "x") && err[0] == 'q', "fail: size 0 writes nothing");
 }
 
+static void test_text_ok(void)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+	    {"", true},
+	    {"node1.dc-1_x", true},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true},
+	    {"a\tb", false},
+	    {"a\nb", false},
+	    {"del\x7f", false},
+	    {"\xc3", false},             /* cut sequence */
+	    {"\xc0\xaf", false},         /* overlong */
+	    {"\xed\xa0\x80", false},     /* surrogate */
+	    {"\xf4\x90\x80\x80", false}, /* past U+10FFFF */
+	    {"\xff", false},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "text_ok %zu: %s", i, cases[i].ok ? "ok" : "refused");
+		T_OK(util_text_ok(cases[i].s) == cases[i].ok, name);
+	}
+}
+
 static void test_buf(void)
 {
 	struct buf b;
@@ -400,6 +426,7 @@ int main(void)
 	test_trim();
 	test_strings();
 	test_fail();
+	test_text_ok();
 	test_buf();
 	test_files();
 	test_clocks();
