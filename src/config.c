@@ -27,15 +27,14 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <libpq-fe.h>
-
+#include "conninfo.h"
 #include "log.h"
 
 enum key_type {
 	KEY_PATH,     /* absolute path, or empty unless KEY_REQUIRED */
 	KEY_STRING,   /* free text */
 	KEY_HOSTPART, /* [A-Za-z0-9._-]*: goes into a host name */
-	KEY_CONNINFO, /* libpq conninfo (checked with PQconninfoParse) */
+	KEY_CONNINFO, /* libpq conninfo (checked with conninfo_check) */
 	KEY_URL_TEMPLATE,
 	KEY_INT,
 	KEY_BOOL,
@@ -312,15 +311,9 @@ static bool parse_text(const struct key *k, const char *v, char *field, char *wh
 		break;
 	case KEY_CONNINFO:
 		if (len > 0) {
-			char *msg = NULL;
-			PQconninfoOption *opts = PQconninfoParse(v, &msg);
-			if (!opts) {
-				snprintf(why, n, "invalid conninfo: %s",
-				         msg ? util_trim(msg) : "out of memory");
-				PQfreemem(msg);
-				return false;
-			}
-			PQconninfoFree(opts);
+			char msg[512];
+			if (!conninfo_check(v, msg, sizeof(msg)))
+				return util_fail(why, n, "invalid conninfo: %s", msg);
 		}
 		break;
 	default:

@@ -4,12 +4,12 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conninfo.h"
 #include "identity.h"
 
 /* ---- repmgr.nodes rows ---------------------------------------------------------------- */
@@ -44,55 +44,14 @@ const char *topology_type_name(enum node_type t)
 	return "other";
 }
 
-/* The first element of a (possibly comma-separated) libpq host list; sockets give "". */
-static bool host_first(const char *list, char *host, size_t size)
-{
-	size_t len = strcspn(list, ",");
-
-	host[0] = '\0';
-	if (len == 0 || list[0] == '/' || list[0] == '@')
-		return true;
-	if (len >= size)
-		return false;
-	memcpy(host, list, len);
-	host[len] = '\0';
-	return true;
-}
-
 /* The host primgr can reach the node's primgr at: host, else hostaddr, else none. */
 static bool conninfo_host(const char *conninfo, int id, char *host, size_t size, char *err,
                           size_t errlen)
 {
-	char *msg = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
-	const char *h = NULL, *ha = NULL;
-	bool ok;
+	char why[512];
 
-	if (!opts) {
-		if (msg) {
-			size_t l = strlen(msg);
-			while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
-				msg[--l] = '\0';
-		}
-		util_fail(err, errlen, "node_id %d: conninfo: %s", id, msg ? msg : "out of memory");
-		PQfreemem(msg);
-		return false;
-	}
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (strcmp(o->keyword, "host") == 0)
-			h = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0)
-			ha = o->val;
-	}
-	host[0] = '\0';
-	ok = true;
-	if (h && h[0])
-		ok = host_first(h, host, size);
-	if (ok && !host[0] && ha && ha[0])
-		ok = host_first(ha, host, size);
-	PQconninfoFree(opts);
-	if (!ok)
-		return util_fail(err, errlen, "node_id %d: conninfo: host too long", id);
+	if (!conninfo_peer_host(conninfo, host, size, why, sizeof(why)))
+		return util_fail(err, errlen, "node_id %d: conninfo: %s", id, why);
 	if (!util_text_ok(host))
 		return util_fail(err, errlen, "node_id %d: conninfo: host not printable UTF-8", id);
 	return true;
