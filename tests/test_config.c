@@ -588,12 +588,13 @@ static void test_format_listen(void)
 	    {{"", 8435, ROLE_SEND}, false, 64, "*:8435"},
 	    {{"::", 1, ROLE_PRIMARY}, false, 5, "[::]"},
 	};
-	char buf[64];
+	char buf[64], name[96];
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		memset(buf, 'x', sizeof(buf));
 		config_format_listen(&cases[i].a, cases[i].agent, buf, cases[i].size);
-		T_EQ_STR(buf, cases[i].want, cases[i].want);
+		snprintf(name, sizeof(name), "format listen %zu: %s", i, cases[i].want);
+		T_EQ_STR(buf, cases[i].want, name);
 	}
 }
 
