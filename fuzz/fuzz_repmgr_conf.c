@@ -1,4 +1,4 @@
-/* fuzz_repmgr_conf: repmgr.conf parsing (topology_parse_repmgr_conf), the text primgr
+/* fuzz_repmgr_conf: repmgr.conf parsing (identity_parse_repmgr_conf), the text primgr
  * reads for its identity. Checks: fields stay terminated within their sizes, the error
  * is one line, and a NUL inside the text only ends it early (as for a C string). */
 #include <stdbool.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "topology.h"
+#include "identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = fuzz_rest(&in, &len);
 
 	memset(err, 0x55, sizeof(err));
-	if (topology_parse_repmgr_conf(text, "repmgr.conf", &id, err, sizeof(err))) {
+	if (identity_parse_repmgr_conf(text, "repmgr.conf", &id, err, sizeof(err))) {
 		FUZZ_CHECK(id.node_id >= 0);
 		FUZZ_CHECK(fuzz_terminated(id.node_name, sizeof(id.node_name)));
 		FUZZ_CHECK(fuzz_terminated(id.conninfo, sizeof(id.conninfo)));

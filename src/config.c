@@ -21,22 +21,20 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <libpq-fe.h>
-
+#include "conninfo.h"
 #include "log.h"
 
 enum key_type {
 	KEY_PATH,     /* absolute path, or empty unless KEY_REQUIRED */
 	KEY_STRING,   /* free text */
 	KEY_HOSTPART, /* [A-Za-z0-9._-]*: goes into a host name */
-	KEY_CONNINFO, /* libpq conninfo (checked with PQconninfoParse) */
+	KEY_CONNINFO, /* libpq conninfo (checked with conninfo_check) */
 	KEY_URL_TEMPLATE,
 	KEY_INT,
 	KEY_BOOL,
@@ -49,6 +47,10 @@ enum key_type {
 };
 
 #define KEY_REQUIRED 1u
+/* Read once at start: a reload keeps the running value and says a restart is needed
+ * (listeners and the pidfile are open, the identity is who this node is, allow_root was
+ * checked before the loop). pgbouncer's table marks its keys the same way. */
+#define KEY_RESTART 2u
 
 struct enum_ops {
 	int (*from_name)(const char *name);
@@ -110,38 +112,41 @@ static const struct enum_ops facility_ops = {log_facility_from_name, log_facilit
 	{                                                                                          \
 		s, n, t, FIELD(f), .flags = flg, .def = d, .help = h                               \
 	}
-#define INT(s, n, f, lo, hi, d, h)                                                                 \
+/* INT, BOOL and LIST take optional trailing designators, e.g. RESTART. */
+#define RESTART .flags = KEY_RESTART
+#define INT(s, n, f, lo, hi, d, h, ...)                                                            \
 	{                                                                                          \
-		s, n, KEY_INT, FIELD(f), .min = lo, .max = hi, .def = d, .help = h                 \
+		s, n, KEY_INT, FIELD(f), .min = lo, .max = hi, .def = d, .help = h, __VA_ARGS__    \
 	}
 #define DUR(s, n, f, lo, hi, d, h)                                                                 \
 	{                                                                                          \
 		s, n, KEY_DURATION, FIELD(f), .min = lo, .max = hi, .def = d, .help = h            \
 	}
-#define BOOL(s, n, f, d, h)                                                                        \
+#define BOOL(s, n, f, d, h, ...)                                                                   \
 	{                                                                                          \
-		s, n, KEY_BOOL, FIELD(f), .def = d, .help = h                                      \
+		s, n, KEY_BOOL, FIELD(f), .def = d, .help = h, __VA_ARGS__                         \
 	}
 #define ENUM(s, n, f, o, d, h)                                                                     \
 	{                                                                                          \
 		s, n, KEY_ENUM, FIELD(f), .ops = o, .def = d, .help = h                            \
 	}
-#define LIST(t, s, n, f, c, d, h)                                                                  \
+#define LIST(t, s, n, f, c, d, h, ...)                                                             \
 	{                                                                                          \
-		s, n, t, FIELD(f), .count_off = offsetof(struct config, c), .def = d, .help = h    \
+		s, n, t, FIELD(f), .count_off = offsetof(struct config, c), .def = d, .help = h,   \
+		__VA_ARGS__                                                                        \
 	}
 #define MS_1H 3600000L
 #define MS_1D 86400000L
 
 /* clang-format off */
 static const struct key keys[] = {
-	TEXT(KEY_PATH, "node", "repmgr_conf", repmgr_conf, 0, "/etc/repmgr.conf",
+	TEXT(KEY_PATH, "node", "repmgr_conf", repmgr_conf, KEY_RESTART, "/etc/repmgr.conf",
 	     "repmgr.conf to read node_id, node_name, conninfo and location from"),
 	INT("node", "node_id", node_id, 0, INT_MAX, "0",
-	    "this node's repmgr node_id; 0 = from repmgr.conf"),
-	TEXT(KEY_STRING, "node", "node_name", node_name, 0, "",
+	    "this node's repmgr node_id; 0 = from repmgr.conf", RESTART),
+	TEXT(KEY_STRING, "node", "node_name", node_name, KEY_RESTART, "",
 	     "this node's repmgr node_name; empty = from repmgr.conf"),
-	TEXT(KEY_CONNINFO, "node", "conninfo", conninfo, 0, "",
+	TEXT(KEY_CONNINFO, "node", "conninfo", conninfo, KEY_RESTART, "",
 	     "libpq conninfo of the local database; empty = repmgr.conf's"),
 
 	INT("database", "pool_size", pool_size, 1, 64, "3", "connections to the local database"),
@@ -177,11 +182,11 @@ static const struct key keys[] = {
 	TEXT(KEY_PATH, "consensus", "peer_key", peer_key, 0, "", "client key for https peers"),
 
 	LIST(KEY_LISTEN, "http", "listen", http_listen, nhttp_listen, "*:8432",
-	     "HTTP addresses: host:port, [v6]:port or *:port, comma separated"),
+	     "HTTP addresses: host:port, [v6]:port or *:port, comma separated", RESTART),
 
 	LIST(KEY_AGENT_LISTEN, "agent", "listen", agent_listen, nagent_listen,
 	     "*:8433/primary, *:8434/replica",
-	     "agent-check addresses with /primary, /replica or /send"),
+	     "agent-check addresses with /primary, /replica or /send", RESTART),
 	DUR("agent", "send_timeout", agent_timeout_ms, 10, MS_1H, "1s",
 	    "wait for haproxy's agent-send line on /send listeners"),
 
@@ -191,7 +196,7 @@ static const struct key keys[] = {
 	    "time a client has to send a whole request"),
 	DUR("server", "idle_timeout", idle_timeout_ms, 10, MS_1H, "60s",
 	    "idle keep-alive connections are closed after this"),
-	BOOL("server", "allow_root", allow_root, "false", "allow running as root"),
+	BOOL("server", "allow_root", allow_root, "false", "allow running as root", RESTART),
 
 	DUR("replica", "lag_full", lag_full_ms, 0, MS_1D, "5s",
 	    "replay lag up to which a replica gets full weight"),
@@ -207,7 +212,7 @@ static const struct key keys[] = {
 	     "/var/lib/primgr/admin-state", "drain/maint state written by primgr ctl"),
 	TEXT(KEY_PATH, "files", "topology_cache", topology_cache, KEY_REQUIRED,
 	     "/var/lib/primgr/topology.json", "last known node list"),
-	TEXT(KEY_PATH, "files", "pidfile", pidfile, 0, "", "PID file; empty = none"),
+	TEXT(KEY_PATH, "files", "pidfile", pidfile, KEY_RESTART, "", "PID file; empty = none"),
 
 	ENUM("log", "target", log_target, &target_ops, "stderr", "stderr or syslog"),
 	ENUM("log", "level", log_level, &level_ops, "notice", "lowest priority logged"),
@@ -313,15 +318,9 @@ static bool parse_text(const struct key *k, const char *v, char *field, char *wh
 		break;
 	case KEY_CONNINFO:
 		if (len > 0) {
-			char *msg = NULL;
-			PQconninfoOption *opts = PQconninfoParse(v, &msg);
-			if (!opts) {
-				snprintf(why, n, "invalid conninfo: %s",
-				         msg ? util_trim(msg) : "out of memory");
-				PQfreemem(msg);
-				return false;
-			}
-			PQconninfoFree(opts);
+			char msg[512];
+			if (!conninfo_check(v, msg, sizeof(msg)))
+				return util_fail(why, n, "invalid conninfo: %s", msg);
 		}
 		break;
 	default:
@@ -667,14 +666,6 @@ static bool parse_value(const struct key *k, const char *v, struct config *cfg, 
 
 /* ---- formatting (--print-config and messages) */
 
-static void format_addr(const struct listen_addr *a, bool agent, char *buf, size_t size)
-{
-	bool v6 = strchr(a->host, ':') != NULL;
-
-	snprintf(buf, size, "%s%s%s:%u%s%s", v6 ? "[" : "", a->host[0] ? a->host : "*",
-	         v6 ? "]" : "", a->port, agent ? "/" : "", agent ? config_role_name(a->role) : "");
-}
-
 static void format_value(const struct key *k, const struct config *cfg, char *buf, size_t size)
 {
 	const void *field = key_cfield(k, cfg);
@@ -706,8 +697,8 @@ static void format_value(const struct key *k, const struct config *cfg, char *bu
 	case KEY_AGENT_LISTEN:
 		for (int i = 0; ok && i < key_ccount(k, cfg); i++) {
 			char a[320];
-			format_addr((const struct listen_addr *)field + i,
-			            k->type == KEY_AGENT_LISTEN, a, sizeof(a));
+			config_format_listen((const struct listen_addr *)field + i,
+			                     k->type == KEY_AGENT_LISTEN, a, sizeof(a));
 			ok = util_appendf(buf, size, &off, "%s%s", i ? ", " : "", a);
 		}
 		break;
@@ -737,24 +728,8 @@ struct reader {
 	size_t errlen;
 };
 
-static bool read_fail(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool read_fail(struct reader *r, const char *fmt, ...)
-{
-	va_list ap;
-	size_t off = 0;
-	int n;
-
-	n = snprintf(r->err, r->errlen, "%s:%d: ", r->path, r->line);
-	if (n > 0)
-		off = (size_t)n < r->errlen ? (size_t)n : r->errlen;
-	if (off < r->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(r->err + off, r->errlen - off, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
+/* "file:line: message" into the reader's error buffer; returns false. */
+#define read_fail(r, ...) util_fail_at((r)->err, (r)->errlen, (r)->path, (r)->line, __VA_ARGS__)
 
 static bool read_peer(struct reader *r, const char *name, const char *v)
 {
@@ -959,31 +934,9 @@ struct check {
 	size_t errlen;
 };
 
-/* "file:line: " for key i, or "file: " when it has its default. */
-static bool check_fail(struct check *c, int i, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool check_fail(struct check *c, int i, const char *fmt, ...)
-{
-	va_list ap;
-	size_t off = 0;
-	int n;
-
-	if (c->cfg->key_line[i] > 0)
-		n = snprintf(c->err, c->errlen, "%s:%d: ", c->cfg->path, c->cfg->key_line[i]);
-	else if (c->cfg->path[0])
-		n = snprintf(c->err, c->errlen, "%s: ", c->cfg->path);
-	else
-		n = 0;
-	if (n > 0)
-		off = (size_t)n < c->errlen ? (size_t)n : c->errlen;
-	if (off < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + off, c->errlen - off, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
+/* "file:line: " for key i, or "file: " when it has its default; returns false. */
+#define check_fail(c, i, ...)                                                                      \
+	util_fail_at((c)->err, (c)->errlen, (c)->cfg->path, (c)->cfg->key_line[i], __VA_ARGS__)
 
 /* "line 5" or "default": where key i's value came from. */
 static const char *origin(const struct config *cfg, int i, char *buf, size_t size)
@@ -1076,8 +1029,8 @@ static bool check_listeners(struct check *c)
 				continue;
 			if (all[i].key != all[j].key && blame_second(cfg, all[j].key, all[i].key))
 				blamed = all[i].key;
-			format_addr(all[j].a, all[j].key == ia, x, sizeof(x));
-			format_addr(all[i].a, all[i].key == ia, y, sizeof(y));
+			config_format_listen(all[j].a, all[j].key == ia, x, sizeof(x));
+			config_format_listen(all[i].a, all[i].key == ia, y, sizeof(y));
 			if (all[i].key == all[j].key)
 				return check_fail(c, blamed,
 				                  "[%s] listen: %s conflicts with %s in "
@@ -1210,46 +1163,87 @@ bool config_key_at(int i, const char **section, const char **name)
 	return true;
 }
 
-static bool listen_equal(const struct listen_addr *a, int na, const struct listen_addr *b, int nb)
+bool config_key_needs_restart(int i)
 {
-	if (na != nb)
-		return false;
-	for (int i = 0; i < na; i++)
-		if (a[i].port != b[i].port || a[i].role != b[i].role ||
-		    strcmp(a[i].host, b[i].host) != 0)
-			return false;
-	return true;
+	return i >= 0 && i < NKEYS && (keys[i].flags & KEY_RESTART);
 }
 
-/* Appends ", name" (or "name" first); a list cut short by a small buffer is still useful. */
-static void add_name(char *what, size_t size, size_t *off, const char *name)
+/* Appends ", [section] name" to a list that ends in "..." once the next name would not
+ * fit (room for ", ..." is always kept). */
+static void diff_add(char *list, size_t size, size_t *off, bool *full, const char *section,
+                     const char *name)
 {
-	if (!util_appendf(what, size, off, "%s%s", *off ? ", " : "", name))
+	char item[192];
+	size_t len;
+
+	if (*full || size == 0)
 		return;
+	snprintf(item, sizeof(item), "%s[%s] %s", *off ? ", " : "", section, name);
+	len = strlen(item);
+	if (*off + len + sizeof(", ...") > size) {
+		snprintf(list + *off, size - *off, "%s", *off ? ", ..." : "...");
+		*full = true;
+		return;
+	}
+	memcpy(list + *off, item, len + 1);
+	*off += len;
 }
 
-bool config_needs_restart(const struct config *old, const struct config *nw, char *what,
-                          size_t size)
+static const struct peer_override *peer_find(const struct config *cfg, const char *name)
 {
-	size_t off = 0;
-	bool differ = false;
+	for (int i = 0; i < cfg->npeers && i < CONFIG_MAX_PEERS; i++)
+		if (strcmp(cfg->peers[i].name, name) == 0)
+			return &cfg->peers[i];
+	return NULL;
+}
 
-	if (size > 0)
-		what[0] = '\0';
-	if (!listen_equal(old->http_listen, old->nhttp_listen, nw->http_listen, nw->nhttp_listen)) {
+bool config_diff(const struct config *old, struct config *nw, char *changed, size_t csize,
+                 char *restart, size_t rsize)
+{
+	char a[CONFIG_LINE_MAX], b[CONFIG_LINE_MAX];
+	size_t coff = 0, roff = 0;
+	bool cfull = false, differ = false;
+
+	if (csize > 0)
+		changed[0] = '\0';
+	if (rsize > 0)
+		restart[0] = '\0';
+	/* Values compare as --print-config writes them: "1000ms" and "1s" are the same. */
+	for (int i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+
+		format_value(k, old, a, sizeof(a));
+		format_value(k, nw, b, sizeof(b));
+		if (strcmp(a, b) == 0)
+			continue;
+		if (!(k->flags & KEY_RESTART)) {
+			diff_add(changed, csize, &coff, &cfull, k->section, k->name);
+			continue;
+		}
 		differ = true;
-		add_name(what, size, &off, "[http] listen");
+		(void)!util_appendf(restart, rsize, &roff, "%s[%s] %s", roff ? ", " : "",
+		                    k->section, k->name); /* a cut list still says enough */
+		memcpy(key_field(k, nw), key_cfield(k, old), k->size);
+		if (k->count_off) /* a list: its count too */
+			*key_count(k, nw) = key_ccount(k, old);
 	}
-	if (!listen_equal(old->agent_listen, old->nagent_listen, nw->agent_listen,
-	                  nw->nagent_listen)) {
-		differ = true;
-		add_name(what, size, &off, "[agent] listen");
+	for (int i = 0; i < old->npeers && i < CONFIG_MAX_PEERS; i++) {
+		const struct peer_override *p = peer_find(nw, old->peers[i].name);
+		if (!p || strcmp(p->url, old->peers[i].url) != 0)
+			diff_add(changed, csize, &coff, &cfull, "peers", old->peers[i].name);
 	}
-	if (strcmp(old->pidfile, nw->pidfile) != 0) {
-		differ = true;
-		add_name(what, size, &off, "[files] pidfile");
-	}
+	for (int i = 0; i < nw->npeers && i < CONFIG_MAX_PEERS; i++)
+		if (!peer_find(old, nw->peers[i].name))
+			diff_add(changed, csize, &coff, &cfull, "peers", nw->peers[i].name);
 	return differ;
+}
+
+void config_format_listen(const struct listen_addr *a, bool agent, char *buf, size_t size)
+{
+	bool v6 = strchr(a->host, ':') != NULL;
+
+	snprintf(buf, size, "%s%s%s:%u%s%s", v6 ? "[" : "", a->host[0] ? a->host : "*",
+	         v6 ? "]" : "", a->port, agent ? "/" : "", agent ? config_role_name(a->role) : "");
 }
 
 const char *config_role_name(enum role r)

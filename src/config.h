@@ -132,8 +132,21 @@ void config_print(FILE *out, const struct config *cfg);
 /* The key table, for the docs check: key i's section and name; false past the end. */
 bool config_key_at(int i, const char **section, const char **name);
 
-/* Which keys differ in a way that needs a restart (listeners, pidfile); fills names. */
-bool config_needs_restart(const struct config *old, const struct config *nw, char *what, size_t size);
+/* True when key i (as config_key_at) is read only at start: a reload keeps its running
+ * value (listeners, pidfile, the [node] identity, allow_root). */
+bool config_key_needs_restart(int i);
+
+/* What a reload from old to nw changes, key by key as --print-config writes them, and
+ * every [peers] entry. Keys that need a restart keep their running values in nw; their
+ * names go to restart ("[http] listen, [files] pidfile", cut to rsize). The names of every
+ * other key that differs go to changed (ending in "..." when they do not all fit).
+ * Returns true when a key that needs a restart differs. */
+bool config_diff(const struct config *old, struct config *nw, char *changed, size_t csize,
+                 char *restart, size_t rsize);
+
+/* A listen address as the INI writes it: host:port, [v6]:port or *:port, and "/role"
+ * when agent. Cut to size, always terminated. */
+void config_format_listen(const struct listen_addr *a, bool agent, char *buf, size_t size);
 
 const char *config_role_name(enum role r);
 const char *config_scope_name(enum scope s);

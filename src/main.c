@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "refresh.h"
@@ -92,121 +93,6 @@ static void apply_logging(const struct config *c)
 	log_open(target, verbose_level(c->log_level), c->log_facility);
 }
 
-/* The keys of one --print-config text as "[section] key" -> value lines. */
-static char *config_text(const struct config *c, size_t *len)
-{
-	char *text = NULL;
-	FILE *f = open_memstream(&text, len);
-
-	if (!f)
-		return NULL;
-	config_print(f, c);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
-/* Finds "key = value" of section in an INI text from config_print; NULL if absent. */
-static const char *config_text_find(const char *text, const char *section, const char *key,
-				    size_t *vlen)
-{
-	char sec[96] = "";
-	size_t klen = strlen(key);
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		size_t n = strcspn(l, "\n");
-		if (*l == '[') {
-			snprintf(sec, sizeof(sec), "%.*s", (int)n, l);
-		} else if (strcmp(sec, section) == 0 && n > klen + 3 && strncmp(l, key, klen) == 0 &&
-			   strncmp(l + klen, " = ", 3) == 0) {
-			*vlen = n - klen - 3;
-			return l + klen + 3;
-		}
-	}
-	return NULL;
-}
-
-/* Appends to what the "[section] key" of every key whose value differs from a to b, or
- * that only one of them has. Compares the effective configurations as --print-config
- * writes them, so every key (and every [peers] entry) is covered without a list here. */
-static void config_changes(const char *a, const char *b, char *what, size_t size)
-{
-	char sec[96] = "", item[192];
-	size_t off = strlen(what);
-	bool full = false;
-
-	for (int pass = 0; pass < 2 && !full; pass++) {
-		const char *from = pass ? b : a, *other = pass ? a : b;
-		for (const char *l = from; l && *l && !full;
-		     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-			size_t n = strcspn(l, "\n"), k = strcspn(l, " =\n"), vlen, olen = 0;
-			const char *v = l + k + 3, *ov;
-			char key[96];
-
-			if (*l == '[') {
-				snprintf(sec, sizeof(sec), "%.*s", (int)n, l);
-				continue;
-			}
-			if (*l == ';' || n == 0 || k + 3 > n || k >= sizeof(key))
-				continue;
-			snprintf(key, sizeof(key), "%.*s", (int)k, l);
-			vlen = n - k - 3;
-			ov = config_text_find(other, sec, key, &olen);
-			/* a changed value is listed once, from the first pass */
-			if (ov && (pass == 1 || (olen == vlen && memcmp(ov, v, vlen) == 0)))
-				continue;
-			snprintf(item, sizeof(item), "%s%s %s", off ? ", " : "", sec, key);
-			if (off + strlen(item) + sizeof(", ...") > size) {
-				snprintf(what + off, size - off, "%s", off ? ", ..." : "...");
-				full = true;
-				continue;
-			}
-			memcpy(what + off, item, strlen(item) + 1);
-			off += strlen(item);
-		}
-	}
-}
-
-/* Keys that only take effect at start: config_needs_restart's (listeners, pidfile), the
- * identity (read once: who this node is does not change under it) and allow_root (checked
- * once). Their running values are copied into nw; the names go to what. */
-static bool keep_restart_keys(const struct config *old, struct config *nw, char *what, size_t size)
-{
-	bool differ = config_needs_restart(old, nw, what, size);
-	size_t off = strlen(what);
-	struct {
-		bool changed;
-		const char *name;
-	} more[] = {
-		{ old->node_id != nw->node_id, "[node] node_id" },
-		{ strcmp(old->node_name, nw->node_name) != 0, "[node] node_name" },
-		{ strcmp(old->conninfo, nw->conninfo) != 0, "[node] conninfo" },
-		{ strcmp(old->repmgr_conf, nw->repmgr_conf) != 0, "[node] repmgr_conf" },
-		{ old->allow_root != nw->allow_root, "[server] allow_root" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(more); i++) {
-		if (!more[i].changed)
-			continue;
-		differ = true;
-		snprintf(what + off, size - off, "%s%s", off ? ", " : "", more[i].name);
-		off = strlen(what);
-	}
-	memcpy(nw->http_listen, old->http_listen, sizeof(old->http_listen));
-	nw->nhttp_listen = old->nhttp_listen;
-	memcpy(nw->agent_listen, old->agent_listen, sizeof(old->agent_listen));
-	nw->nagent_listen = old->nagent_listen;
-	memcpy(nw->pidfile, old->pidfile, sizeof(old->pidfile));
-	nw->node_id = old->node_id;
-	memcpy(nw->node_name, old->node_name, sizeof(old->node_name));
-	memcpy(nw->conninfo, old->conninfo, sizeof(old->conninfo));
-	memcpy(nw->repmgr_conf, old->repmgr_conf, sizeof(old->repmgr_conf));
-	nw->allow_root = old->allow_root;
-	return differ;
-}
-
 /* SIGHUP. Parses into a second struct and validates; on error the running configuration
  * stays (one warning). Otherwise the new values are copied over the running struct in
  * place: this runs on the loop between callbacks, and what the modules keep beyond one
@@ -216,9 +102,7 @@ static bool keep_restart_keys(const struct config *old, struct config *nw, char 
 static void reload(void)
 {
 	static struct config fresh;
-	char err[512], restart[512], changed[1024] = "";
-	char *before, *after;
-	size_t blen, alen;
+	char err[512], restart[512], changed[1024];
 
 	if (!config_load(opt.config_path, &fresh, err, sizeof(err))) {
 		log_msg(LOG_WARNING, "reload refused, the running configuration stays: %s", err);
@@ -227,15 +111,9 @@ static void reload(void)
 	}
 	if (opt.pidfile && !util_strlcpy(fresh.pidfile, opt.pidfile, sizeof(fresh.pidfile)))
 		fresh.pidfile[0] = '\0';    /* cannot happen: it fitted at start */
-	if (keep_restart_keys(&cfg, &fresh, restart, sizeof(restart)))
+	if (config_diff(&cfg, &fresh, changed, sizeof(changed), restart, sizeof(restart)))
 		log_msg(LOG_NOTICE, "reload: %s changed: needs a restart to take effect (the "
 			"running values stay until then)", restart);
-	before = config_text(&cfg, &blen);
-	after = config_text(&fresh, &alen);
-	if (before && after)
-		config_changes(before, after, changed, sizeof(changed));
-	free(before);
-	free(after);
 	cfg = fresh;
 	apply_logging(&cfg);
 	server_reconfigure(&cfg);
@@ -375,7 +253,7 @@ int main(int argc, char **argv)
 	}
 	if (opt.check) {
 		/* Like haproxy -c: the file is checked; what it points at may not exist here. */
-		if (topology_read_identity(&cfg, &identity, err, sizeof(err)))
+		if (identity_load(&cfg, &identity, err, sizeof(err)))
 			printf("%s: configuration ok (node %d \"%s\")\n", opt.config_path,
 			       identity.node_id, identity.node_name);
 		else
@@ -384,7 +262,7 @@ int main(int argc, char **argv)
 			       opt.config_path, err);
 		return 0;
 	}
-	if (!topology_read_identity(&cfg, &identity, err, sizeof(err)))
+	if (!identity_load(&cfg, &identity, err, sizeof(err)))
 		fatal(CONFIG_EXIT_CONFIG, "%s", err);
 	if (geteuid() == 0 && !cfg.allow_root && !opt.allow_root)
 		fatal(1, "refusing to run as root: run as the postgres user, or set "

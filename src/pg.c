@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conninfo.h"
 #include "log.h"
 #include "resolve.h"
 #include "util.h"
@@ -56,18 +57,8 @@ static const char probe_sql[] =
 
 enum conn_state { CONN_RESOLVING, CONN_CONNECTING, CONN_IDLE, CONN_QUERY };
 
-#define PG_MAX_HOSTS RESOLVE_MAX_NAMES
-
-/* A conninfo's host and port lists, split at the commas (libpq's syntax: no escapes), and
- * the hosts that are names to look up, in order (pointers into host[]). */
-struct hostlist {
-	char *host_copy, *port_copy;
-	const char *host[PG_MAX_HOSTS];
-	const char *port[PG_MAX_HOSTS];
-	size_t nhosts, nports;
-	const char *names[PG_MAX_HOSTS];
-	size_t nnames;
-};
+_Static_assert(CONNINFO_MAX_HOSTS <= RESOLVE_MAX_NAMES, "one lookup takes every host name");
+_Static_assert(CONNINFO_MAX_ADDRS <= RESOLVE_MAX_ADDRS, "addresses per name");
 
 struct pg_conn {
 	struct pg_conn *next, *prev;
@@ -80,13 +71,13 @@ struct pg_conn {
 	bool flushing;    /* PQflush returned 1: wait for write */
 	int nresults;
 	unsigned gen; /* settings generation it was opened with */
-	struct hostlist hosts; /* while RESOLVING */
+	struct conninfo_hosts hosts; /* while RESOLVING */
 };
 
 struct pg {
 	struct ev_loop *loop;
 	char *conninfo;
-	char conninfo_error[160]; /* PQconninfoParse's complaint, "" when valid */
+	char conninfo_error[160]; /* conninfo_check's complaint, "" when valid */
 	struct resolver *resolver;
 	int pool_size;
 	uint32_t db_timeout_ms, statement_timeout_ms, reconnect_max_ms;
@@ -195,20 +186,13 @@ static void backoff_reset(struct pg *pg)
 	pg->stats.backoff_ms = 0;
 }
 
-static void hostlist_free(struct hostlist *h)
-{
-	free(h->host_copy);
-	free(h->port_copy);
-	memset(h, 0, sizeof(*h));
-}
-
 static void conn_close(struct pg_conn *c)
 {
 	struct pg *pg = c->pg;
 
 	if (c->state == CONN_RESOLVING)
 		resolve_cancel(pg->resolver);
-	hostlist_free(&c->hosts);
+	conninfo_hosts_free(&c->hosts);
 	ev_io_stop(pg->loop, &c->io);
 	ev_timer_stop(pg->loop, &c->timer);
 	if (c->conn)
@@ -286,83 +270,27 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_fail(c, msg);
 }
 
-/* Builds the keyword/value arrays for PQconnectStartParams from the parsed conninfo plus
- * application_name (unless the user set one) and statement_timeout appended to options.
- * The user's conninfo is never edited as a string. */
+/* Starts libpq on the conninfo plus application_name (unless the user set one) and
+ * statement_timeout appended to options (conninfo_params_build). */
 static PGconn *conn_start(struct pg *pg, const char *host, const char *hostaddr,
                           const char *port, char *err, size_t errlen)
 {
-	PQconninfoOption *opts, *o;
-	const char **keys = NULL, **vals = NULL;
-	char *options = NULL;
-	char *perr = NULL;
-	size_t n = 0, i = 0;
-	bool have_app = false;
-	const char *user_options = NULL;
-	PGconn *conn = NULL;
+	const struct conninfo_extra x = {
+	    .host = host,
+	    .hostaddr = hostaddr,
+	    .port = port,
+	    .application_name = "primgr",
+	    .statement_timeout_ms = pg->statement_timeout_ms,
+	};
+	struct conninfo_params p;
+	PGconn *conn;
 
-	opts = PQconninfoParse(pg->conninfo, &perr);
-	if (!opts) {
-		first_line(err, errlen, perr ? perr : "out of memory");
-		PQfreemem(perr);
+	if (!conninfo_params_build(pg->conninfo, &x, &p, err, errlen))
 		return NULL;
-	}
-	for (o = opts; o->keyword; o++)
-		n++;
-	keys = calloc(n + 6, sizeof(*keys));
-	vals = calloc(n + 6, sizeof(*vals));
-	if (!keys || !vals)
-		goto fail;
-	for (o = opts; o->keyword; o++) {
-		if (!o->val)
-			continue;
-		if (strcmp(o->keyword, "options") == 0) {
-			user_options = o->val;
-			continue;
-		}
-		if (strcmp(o->keyword, "application_name") == 0 && o->val[0])
-			have_app = true;
-		if ((host && strcmp(o->keyword, "host") == 0) ||
-		    (hostaddr && strcmp(o->keyword, "hostaddr") == 0) ||
-		    (port && strcmp(o->keyword, "port") == 0))
-			continue; /* replaced below */
-		keys[i] = o->keyword;
-		vals[i++] = o->val;
-	}
-	if (host) {
-		keys[i] = "host";
-		vals[i++] = host;
-		keys[i] = "hostaddr";
-		vals[i++] = hostaddr;
-	}
-	if (port) {
-		keys[i] = "port";
-		vals[i++] = port;
-	}
-	if (!have_app) {
-		keys[i] = "application_name";
-		vals[i++] = "primgr";
-	}
-	if (asprintf(&options, "%s%s-c statement_timeout=%u", user_options ? user_options : "",
-	             user_options && user_options[0] ? " " : "", pg->statement_timeout_ms) < 0) {
-		options = NULL;
-		goto fail;
-	}
-	keys[i] = "options";
-	vals[i++] = options;
-	keys[i] = NULL;
-	vals[i] = NULL;
-	conn = PQconnectStartParams(keys, vals, 0);
+	conn = PQconnectStartParams(p.keys, p.vals, 0);
 	if (!conn)
 		util_copy_cut(err, "out of memory", errlen);
-	goto out;
-fail:
-	util_copy_cut(err, "out of memory", errlen);
-out:
-	free(options);
-	free(keys);
-	free(vals);
-	PQconninfoFree(opts);
+	conninfo_params_free(&p);
 	return conn;
 }
 
@@ -402,109 +330,31 @@ static void conn_begin(struct pg_conn *c, const char *host, const char *hostaddr
 		conn_fail(c, "no socket after connection start");
 }
 
-/* Splits list at the commas into out[] (at most PG_MAX_HOSTS); false when longer. */
-static bool split_list(char *list, const char **out, size_t *n)
-{
-	*n = 0;
-	for (char *p = list;;) {
-		char *comma = strchr(p, ',');
-
-		if (*n == PG_MAX_HOSTS)
-			return false;
-		out[(*n)++] = p;
-		if (!comma)
-			return true;
-		*comma = '\0';
-		p = comma + 1;
-	}
-}
-
-/* The conninfo's hosts when some are names to look up first (no hostaddr given, lists that
- * libpq would accept); false when libpq can connect as is. */
-static bool conn_hosts_to_resolve(const struct pg *pg, struct hostlist *h)
-{
-	PQconninfoOption *opts = PQconninfoParse(pg->conninfo, NULL);
-	const char *host = NULL, *hostaddr = NULL, *port = NULL;
-
-	memset(h, 0, sizeof(*h));
-	if (!opts)
-		return false;
-	for (const PQconninfoOption *o = opts; o->keyword; o++) {
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0)
-			hostaddr = o->val;
-		else if (strcmp(o->keyword, "port") == 0)
-			port = o->val;
-	}
-	if (host && host[0] && !(hostaddr && hostaddr[0])) {
-		h->host_copy = strdup(host);
-		h->port_copy = port && port[0] ? strdup(port) : NULL;
-		if (h->host_copy && (!port || !port[0] || h->port_copy) &&
-		    split_list(h->host_copy, h->host, &h->nhosts) &&
-		    (!h->port_copy || split_list(h->port_copy, h->port, &h->nports)) &&
-		    (h->nports <= 1 || h->nports == h->nhosts)) {
-			for (size_t i = 0; i < h->nhosts; i++)
-				if (!resolve_is_literal(h->host[i]))
-					h->names[h->nnames++] = h->host[i];
-		}
-	}
-	PQconninfoFree(opts);
-	if (h->nnames == 0)
-		hostlist_free(h);
-	return h->nnames > 0;
-}
-
 /* The lookup of c's host names ended: one host entry per address for libpq. */
 static void conn_resolved(const struct resolve_answer *answers, size_t n, void *arg)
 {
 	struct pg_conn *c = arg;
-	struct hostlist *h = &c->hosts;
-	struct buf host, addr, port;
-	bool ok = true, any = false, per_host_port = h->nports > 1;
-	const char *why = NULL, *failed = NULL;
-	size_t k = 0;
+	struct conninfo_lookup found[CONNINFO_MAX_HOSTS];
+	struct conninfo_addrs a;
+	char err[160];
 
-	buf_init(&host, 64 * 1024);
-	buf_init(&addr, 64 * 1024);
-	buf_init(&port, 64 * 1024);
-	for (size_t i = 0; i < h->nhosts && ok; i++) {
-		const struct resolve_answer *a = NULL;
-		size_t naddrs = 1;
-
-		if (k < h->nnames && h->names[k] == h->host[i]) {
-			a = k < n ? &answers[k] : NULL;
-			k++;
-			naddrs = a ? a->naddrs : 0;
-			if (naddrs == 0 && !failed) {
-				failed = h->host[i];
-				why = a ? a->error : "no answer";
-			}
-		}
-		for (size_t j = 0; j < naddrs && ok; j++) {
-			const char *sep = any ? "," : "";
-
-			ok = buf_printf(&host, "%s%s", sep, h->host[i]) &&
-			     buf_printf(&addr, "%s%s", sep, a ? a->addrs[j] : "") &&
-			     (!per_host_port || buf_printf(&port, "%s%s", sep, h->port[i]));
-			any = true;
-		}
+	if (n > ARRAY_SIZE(found))
+		n = ARRAY_SIZE(found);
+	for (size_t k = 0; k < n; k++) {
+		found[k].naddrs = answers[k].naddrs;
+		if (found[k].naddrs > CONNINFO_MAX_ADDRS)
+			found[k].naddrs = CONNINFO_MAX_ADDRS;
+		for (size_t j = 0; j < found[k].naddrs; j++)
+			found[k].addr[j] = answers[k].addrs[j];
+		found[k].error = answers[k].error;
 	}
-	if (!ok) {
-		conn_fail(c, "out of memory");
-	} else if (!any) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "cannot resolve host \"%.60s\": %.80s", failed ? failed : "",
-		         why ? why : "no answer");
-		conn_fail(c, msg);
+	if (!conninfo_hosts_expand(&c->hosts, found, n, &a, err, sizeof(err))) {
+		conn_fail(c, err);
 	} else {
-		hostlist_free(h);
-		conn_begin(c, host.data, addr.data, per_host_port ? port.data : NULL);
+		conninfo_hosts_free(&c->hosts);
+		conn_begin(c, a.host.data, a.hostaddr.data, a.per_host_port ? a.port.data : NULL);
 	}
-	buf_free(&host);
-	buf_free(&addr);
-	buf_free(&port);
+	conninfo_addrs_free(&a);
 }
 
 /* Opens a new connection for the running probe. */
@@ -529,7 +379,7 @@ static void conn_open(struct pg *pg)
 	pg->nconns++;
 	pg->active = c;
 
-	if (!conn_hosts_to_resolve(pg, &c->hosts)) {
+	if (!conninfo_hosts_split(pg->conninfo, &c->hosts)) {
 		conn_begin(c, NULL, NULL, NULL);
 		return;
 	}
@@ -835,8 +685,7 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 struct pg *pg_new(struct ev_loop *loop, const struct config *cfg, const char *conninfo)
 {
 	struct pg *pg = calloc(1, sizeof(*pg));
-	PQconninfoOption *opts;
-	char *perr = NULL;
+	char why[128];
 
 	if (!pg)
 		return NULL;
@@ -849,16 +698,9 @@ struct pg *pg_new(struct ev_loop *loop, const struct config *cfg, const char *co
 	ev_init(&pg->deliver, probe_deliver_cb);
 	pg_reconfigure(pg, cfg);
 	/* check the conninfo once; a bad one fails every probe with the reason */
-	opts = PQconninfoParse(pg->conninfo, &perr);
-	if (!opts) {
-		char why[128];
-
-		first_line(why, sizeof(why), perr ? perr : "out of memory");
+	if (!conninfo_check(pg->conninfo, why, sizeof(why)))
 		snprintf(pg->conninfo_error, sizeof(pg->conninfo_error), "invalid conninfo: %s",
 		         why);
-		PQfreemem(perr);
-	}
-	PQconninfoFree(opts);
 	return pg;
 }
 

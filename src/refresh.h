@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "identity.h"
 #include "topology.h"
 
 struct refresh;

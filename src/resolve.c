@@ -241,11 +241,3 @@ bool resolve_start(struct resolver *r, const char *const *names, size_t n, resol
 	r->arg = arg;
 	return true;
 }
-
-bool resolve_is_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return !host || !host[0] || host[0] == '/' || host[0] == '@' ||
-	       inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}

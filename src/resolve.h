@@ -41,7 +41,4 @@ bool resolve_start(struct resolver *r, const char *const *names, size_t n, resol
 /* Abandons the running lookup: its callback never runs. */
 void resolve_cancel(struct resolver *r);
 
-/* A host that needs no lookup: empty, a Unix socket directory or a numeric address. */
-bool resolve_is_literal(const char *host);
-
 #endif

@@ -623,17 +623,6 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-static void listener_name(const struct listen_addr *a, bool agent, char *buf, size_t size)
-{
-	static const char *roles[] = { [ROLE_PRIMARY] = "primary", [ROLE_REPLICA] = "replica",
-				       [ROLE_SEND] = "send" };
-	const char *role = agent && (unsigned)a->role < ARRAY_SIZE(roles) ? roles[a->role] : NULL;
-
-	snprintf(buf, size, "%s%s%s:%u%s%s", strchr(a->host, ':') ? "[" : "",
-		 a->host[0] ? a->host : "*", strchr(a->host, ':') ? "]" : "", a->port,
-		 role ? "/" : "", role ? role : "");
-}
-
 static uint16_t sockaddr_port(int fd)
 {
 	struct sockaddr_storage ss;
@@ -681,7 +670,7 @@ static bool listener_add(int fd, const struct listen_addr *a, bool agent, int in
 	l->role = a->role;
 	l->index = index;
 	l->port = sockaddr_port(fd);
-	listener_name(a, agent, l->name, sizeof(l->name));
+	config_format_listen(a, agent, l->name, sizeof(l->name));
 	ev_io_init(&l->io, accept_cb, fd, EV_READ);
 	/* Appended, so that the first socket of an entry is found first. */
 	struct listener **tail = &srv.listeners;
@@ -701,7 +690,7 @@ static bool listen_entry(const struct listen_addr *a, bool agent, int index, cha
 	struct addrinfo *res = NULL;
 	int fd, rc, opened = 0;
 
-	listener_name(a, agent, name, sizeof(name));
+	config_format_listen(a, agent, name, sizeof(name));
 	if (!a->host[0]) {
 		/* "*": one dual-stack socket on ::, or 0.0.0.0 where IPv6 is off. */
 		struct sockaddr_in6 six = { .sin6_family = AF_INET6, .sin6_addr = in6addr_any,

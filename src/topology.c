@@ -1,329 +1,16 @@
+/* topology: what the repmgr.nodes rows say (nodes, types, hosts), the naming rules that
+ * make each node's primgr URL, the voting scope, and the topology cache file. */
 #include "topology.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* repmgr.conf is tiny; anything this large is not one. */
-#define REPMGR_CONF_MAX (1024 * 1024)
-#define DEFAULT_LOCATION "default" /* repmgr's default for nodes.location */
-
-__attribute__((format(printf, 3, 4))) static bool fail_with(char *err, size_t errlen,
-                                                            const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
-
-/* Node names, locations and hosts end up in JSON bodies, logs and the cache file: they
- * must be valid UTF-8 (jansson refuses anything else) without control characters. */
-static bool text_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, need;
-		uint32_t cp;
-
-		if (c < 0x20 || c == 0x7f)
-			return false;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (unsigned i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		p += need + 1;
-	}
-	return true;
-}
-
-/* ---- repmgr.conf ---------------------------------------------------------------------- */
-
-/* repmgr reads its file with a scanner modelled on postgresql.conf's: "key = value" with an
- * optional '=', values bare or single-quoted ('' and backslash escapes inside quotes), and
- * '#' comments. Only the keys primgr needs are kept; unknown keys are skipped. */
-
-static bool conf_is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool conf_is_key_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool conf_is_key_char(char c)
-{
-	return conf_is_key_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
-}
-
-/* A value being collected; overflow is only an error for the keys primgr keeps. */
-struct conf_value {
-	char buf[CONFIG_CONNINFO_MAX + 1];
-	size_t len;
-	bool too_long;
-};
-
-static void conf_value_put(struct conf_value *v, char c)
-{
-	if (v->len + 1 >= sizeof(v->buf)) {
-		v->too_long = true;
-		return;
-	}
-	v->buf[v->len++] = c;
-	v->buf[v->len] = '\0';
-}
-
-/* Reads a quoted value starting after the opening quote; returns the position after the
- * closing quote, or NULL when the line ends first. */
-static const char *conf_read_quoted(const char *p, const char *end, struct conf_value *v)
-{
-	while (p < end) {
-		char c = *p++;
-		if (c == '\'') {
-			if (p < end && *p == '\'') {
-				conf_value_put(v, '\'');
-				p++;
-				continue;
-			}
-			return p;
-		}
-		if (c == '\\' && p < end) {
-			c = *p++;
-			switch (c) {
-			case 'b':
-				c = '\b';
-				break;
-			case 'f':
-				c = '\f';
-				break;
-			case 'n':
-				c = '\n';
-				break;
-			case 'r':
-				c = '\r';
-				break;
-			case 't':
-				c = '\t';
-				break;
-			case '0' ... '7': {
-				int o = c - '0';
-				for (int k = 0; k < 2 && p < end && *p >= '0' && *p <= '7'; k++)
-					o = o * 8 + (*p++ - '0');
-				c = (char)(o & 0xff);
-				break;
-			}
-			default:
-				break;
-			}
-		}
-		conf_value_put(v, c);
-	}
-	return NULL;
-}
-
-static bool conf_copy(const char *fname, int line, const char *key, const struct conf_value *v,
-                      char *dst, size_t size, char *err, size_t errlen)
-{
-	if (v->too_long || !util_strlcpy(dst, v->buf, size))
-		return fail_with(err, errlen, "%s:%d: %s: too long (max %zu bytes)", fname, line,
-		                 key, size - 1);
-	return true;
-}
-
-static bool conf_apply(const char *fname, int line, const char *key, const struct conf_value *v,
-                       struct identity *id, char *err, size_t errlen)
-{
-	static const char *const known[] = {"node_id", "node_name", "conninfo", "location",
-	                                    "data_directory"};
-	bool keep = false;
-	long l;
-
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		keep = keep || strcmp(key, known[i]) == 0;
-	if (!keep)
-		return true;
-	/* A quoted "\0" would silently cut the value short. */
-	if (memchr(v->buf, '\0', v->len))
-		return fail_with(err, errlen, "%s:%d: %s: contains a NUL byte", fname, line, key);
-	if (strcmp(key, "node_id") == 0) {
-		if (v->too_long || !util_parse_int(v->buf, 1, INT_MAX, &l))
-			return fail_with(err, errlen,
-			                 "%s:%d: node_id: invalid value \"%.64s\" (expected 1-%d)",
-			                 fname, line, v->buf, INT_MAX);
-		id->node_id = (int)l;
-		return true;
-	}
-	if (strcmp(key, "node_name") == 0)
-		return conf_copy(fname, line, key, v, id->node_name, sizeof(id->node_name), err,
-		                 errlen);
-	if (strcmp(key, "conninfo") == 0)
-		return conf_copy(fname, line, key, v, id->conninfo, sizeof(id->conninfo), err,
-		                 errlen);
-	if (strcmp(key, "location") == 0)
-		return conf_copy(fname, line, key, v, id->location, sizeof(id->location), err,
-		                 errlen);
-	return conf_copy(fname, line, key, v, id->data_directory, sizeof(id->data_directory), err,
-	                 errlen);
-}
-
-static void identity_init(struct identity *id)
-{
-	memset(id, 0, sizeof(*id));
-	strcpy(id->location, DEFAULT_LOCATION);
-}
-
-/* One logical line [p, end): blank, comment, or key [=] value [# comment]. */
-static bool conf_parse_line(const char *p, const char *end, const char *fname, int line,
-                            struct identity *id, char *err, size_t errlen)
-{
-	char key[64];
-	size_t klen = 0;
-	struct conf_value v = {.len = 0};
-
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p == end || *p == '#')
-		return true;
-	if (!conf_is_key_start(*p))
-		return fail_with(err, errlen, "%s:%d: syntax error (expected key = value)", fname,
-		                 line);
-	while (p < end && conf_is_key_char(*p)) {
-		if (klen + 1 < sizeof(key))
-			key[klen++] = *p;
-		p++;
-	}
-	key[klen] = '\0';
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p < end && *p == '=')
-		p++;
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p == end || *p == '#')
-		return fail_with(err, errlen, "%s:%d: %s: missing value", fname, line, key);
-	if (*p == '\'') {
-		p = conf_read_quoted(p + 1, end, &v);
-		if (!p)
-			return fail_with(err, errlen, "%s:%d: %s: unterminated quoted string",
-			                 fname, line, key);
-	} else {
-		while (p < end && !conf_is_space(*p) && *p != '#')
-			conf_value_put(&v, *p++);
-	}
-	while (p < end && conf_is_space(*p))
-		p++;
-	if (p < end && *p != '#')
-		return fail_with(err, errlen, "%s:%d: %s: syntax error after the value", fname,
-		                 line, key);
-	return conf_apply(fname, line, key, &v, id, err, errlen);
-}
-
-bool topology_parse_repmgr_conf(const char *text, const char *fname, struct identity *id, char *err,
-                                size_t errlen)
-{
-	const char *p = text;
-	int line = 1;
-
-	identity_init(id);
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		const char *end = nl ? nl : p + strlen(p);
-		if (!conf_parse_line(p, end, fname, line, id, err, errlen))
-			return false;
-		if (!nl)
-			break;
-		p = nl + 1;
-		line++;
-	}
-	return true;
-}
-
-bool topology_read_identity(const struct config *cfg, struct identity *id, char *err, size_t errlen)
-{
-	const char *path = cfg->repmgr_conf;
-	bool overrides = cfg->node_id > 0 && cfg->node_name[0] && cfg->conninfo[0];
-	const char *where = path[0] ? path : "[node]";
-
-	identity_init(id);
-	if (path[0]) {
-		size_t len;
-		char *data = util_read_file(path, REPMGR_CONF_MAX, &len);
-		bool ok;
-
-		if (!data) {
-			/* Every key primgr needs may come from the INI instead. */
-			if (!(errno == ENOENT && overrides))
-				return fail_with(err, errlen, "%s: cannot read: %s", path,
-				                 errno == EFBIG ? "larger than 1 MiB"
-				                                : strerror(errno));
-		} else {
-			if (strlen(data) != len)
-				ok = fail_with(err, errlen, "%s: contains a NUL byte", path);
-			else
-				ok = topology_parse_repmgr_conf(data, path, id, err, errlen);
-			free(data);
-			if (!ok)
-				return false;
-		}
-	}
-	if (cfg->node_id > 0)
-		id->node_id = cfg->node_id;
-	if (cfg->node_name[0] &&
-	    !util_strlcpy(id->node_name, cfg->node_name, sizeof(id->node_name)))
-		return fail_with(err, errlen, "[node] node_name: too long");
-	if (cfg->conninfo[0] && !util_strlcpy(id->conninfo, cfg->conninfo, sizeof(id->conninfo)))
-		return fail_with(err, errlen, "[node] conninfo: too long");
-
-	if (id->node_id <= 0)
-		return fail_with(err, errlen,
-		                 "%s: node_id not set (expected node_id in repmgr.conf or [node])",
-		                 where);
-	if (!id->node_name[0])
-		return fail_with(
-		    err, errlen,
-		    "%s: node_name not set (expected node_name in repmgr.conf or [node])", where);
-	if (!text_ok(id->node_name))
-		return fail_with(err, errlen, "%s: node_name: not printable UTF-8", where);
-	if (!id->conninfo[0])
-		return fail_with(
-		    err, errlen,
-		    "%s: conninfo not set (expected conninfo in repmgr.conf or [node])", where);
-	if (!text_ok(id->location))
-		return fail_with(err, errlen, "%s: location: not printable UTF-8", where);
-	return true;
-}
+#include "conninfo.h"
+#include "identity.h"
 
 /* ---- repmgr.nodes rows ---------------------------------------------------------------- */
 
@@ -357,57 +44,16 @@ const char *topology_type_name(enum node_type t)
 	return "other";
 }
 
-/* The first element of a (possibly comma-separated) libpq host list; sockets give "". */
-static bool host_first(const char *list, char *host, size_t size)
-{
-	size_t len = strcspn(list, ",");
-
-	host[0] = '\0';
-	if (len == 0 || list[0] == '/' || list[0] == '@')
-		return true;
-	if (len >= size)
-		return false;
-	memcpy(host, list, len);
-	host[len] = '\0';
-	return true;
-}
-
 /* The host primgr can reach the node's primgr at: host, else hostaddr, else none. */
 static bool conninfo_host(const char *conninfo, int id, char *host, size_t size, char *err,
                           size_t errlen)
 {
-	char *msg = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
-	const char *h = NULL, *ha = NULL;
-	bool ok;
+	char why[512];
 
-	if (!opts) {
-		if (msg) {
-			size_t l = strlen(msg);
-			while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
-				msg[--l] = '\0';
-		}
-		fail_with(err, errlen, "node_id %d: conninfo: %s", id, msg ? msg : "out of memory");
-		PQfreemem(msg);
-		return false;
-	}
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (strcmp(o->keyword, "host") == 0)
-			h = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0)
-			ha = o->val;
-	}
-	host[0] = '\0';
-	ok = true;
-	if (h && h[0])
-		ok = host_first(h, host, size);
-	if (ok && !host[0] && ha && ha[0])
-		ok = host_first(ha, host, size);
-	PQconninfoFree(opts);
-	if (!ok)
-		return fail_with(err, errlen, "node_id %d: conninfo: host too long", id);
-	if (!text_ok(host))
-		return fail_with(err, errlen, "node_id %d: conninfo: host not printable UTF-8", id);
+	if (!conninfo_peer_host(conninfo, host, size, why, sizeof(why)))
+		return util_fail(err, errlen, "node_id %d: conninfo: %s", id, why);
+	if (!util_text_ok(host))
+		return util_fail(err, errlen, "node_id %d: conninfo: host not printable UTF-8", id);
 	return true;
 }
 
@@ -415,14 +61,14 @@ static bool row_text(const char *v, int id, const char *what, bool allow_empty, 
                      size_t size, char *err, size_t errlen)
 {
 	if (!v)
-		return fail_with(err, errlen, "node_id %d: %s is NULL", id, what);
+		return util_fail(err, errlen, "node_id %d: %s is NULL", id, what);
 	if (!allow_empty && !v[0])
-		return fail_with(err, errlen, "node_id %d: %s is empty", id, what);
+		return util_fail(err, errlen, "node_id %d: %s is empty", id, what);
 	if (!util_strlcpy(dst, v, size))
-		return fail_with(err, errlen, "node_id %d: %s too long (max %zu bytes)", id, what,
+		return util_fail(err, errlen, "node_id %d: %s too long (max %zu bytes)", id, what,
 		                 size - 1);
-	if (!text_ok(dst))
-		return fail_with(err, errlen, "node_id %d: %s: not printable UTF-8", id, what);
+	if (!util_text_ok(dst))
+		return util_fail(err, errlen, "node_id %d: %s: not printable UTF-8", id, what);
 	return true;
 }
 
@@ -433,37 +79,37 @@ bool topology_node_from_row(const char *const f[8], struct node *n, char *err, s
 
 	memset(n, 0, sizeof(*n));
 	if (!f[0])
-		return fail_with(err, errlen, "repmgr.nodes row: node_id is NULL");
+		return util_fail(err, errlen, "repmgr.nodes row: node_id is NULL");
 	if (!util_parse_int(f[0], 1, INT_MAX, &l))
-		return fail_with(err, errlen, "repmgr.nodes row: invalid node_id \"%.32s\"", f[0]);
+		return util_fail(err, errlen, "repmgr.nodes row: invalid node_id \"%.32s\"", f[0]);
 	id = n->id = (int)l;
 
 	if (!row_text(f[1], id, "node_name", false, n->name, sizeof(n->name), err, errlen))
 		return false;
 	if (!f[2])
-		return fail_with(err, errlen, "node_id %d: type is NULL", id);
+		return util_fail(err, errlen, "node_id %d: type is NULL", id);
 	if (!type_from_name(f[2], &n->type))
-		return fail_with(err, errlen,
+		return util_fail(err, errlen,
 		                 "node_id %d: unknown type \"%.32s\" (expected primary, standby, "
 		                 "witness or bdr)",
 		                 id, f[2]);
 	if (!f[3] || (strcmp(f[3], "t") != 0 && strcmp(f[3], "f") != 0))
-		return fail_with(err, errlen,
+		return util_fail(err, errlen,
 		                 "node_id %d: invalid active \"%.8s\" (expected t or f)", id,
 		                 f[3] ? f[3] : "NULL");
 	n->active = f[3][0] == 't';
 	if (f[4]) {
 		if (!util_parse_int(f[4], 1, INT_MAX, &l))
-			return fail_with(err, errlen,
+			return util_fail(err, errlen,
 			                 "node_id %d: invalid upstream_node_id \"%.32s\"", id,
 			                 f[4]);
 		n->upstream_id = (int)l;
 	}
-	if (!row_text(f[5] ? f[5] : DEFAULT_LOCATION, id, "location", true, n->location,
+	if (!row_text(f[5] ? f[5] : IDENTITY_DEFAULT_LOCATION, id, "location", true, n->location,
 	              sizeof(n->location), err, errlen))
 		return false;
 	if (!f[6] || !util_parse_int(f[6], INT_MIN, INT_MAX, &l))
-		return fail_with(err, errlen, "node_id %d: invalid priority \"%.32s\"", id,
+		return util_fail(err, errlen, "node_id %d: invalid priority \"%.32s\"", id,
 		                 f[6] ? f[6] : "NULL");
 	n->priority = (int)l;
 	if (f[7] && !conninfo_host(f[7], id, n->host, sizeof(n->host), err, errlen))
@@ -621,7 +267,7 @@ static bool in_scope(const struct config *cfg, const struct node *n, const char 
 	case SCOPE_LOCATION:
 		break;
 	}
-	return strcmp(n->location, self_location ? self_location : DEFAULT_LOCATION) == 0;
+	return strcmp(n->location, self_location ? self_location : IDENTITY_DEFAULT_LOCATION) == 0;
 }
 
 void topology_apply_rules(const struct config *cfg, struct node *nodes, size_t n,
@@ -638,18 +284,18 @@ void topology_apply_rules(const struct config *cfg, struct node *nodes, size_t n
 bool topology_check(const struct node *nodes, size_t n, char *err, size_t errlen)
 {
 	if (n == 0)
-		return fail_with(err, errlen, "no rows in repmgr.nodes");
+		return util_fail(err, errlen, "no rows in repmgr.nodes");
 	if (n > TOPOLOGY_MAX_NODES)
-		return fail_with(err, errlen, "too many rows in repmgr.nodes (%zu, max %d)", n,
+		return util_fail(err, errlen, "too many rows in repmgr.nodes (%zu, max %d)", n,
 		                 TOPOLOGY_MAX_NODES);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = i + 1; j < n; j++) {
 			if (nodes[i].id == nodes[j].id)
-				return fail_with(err, errlen,
+				return util_fail(err, errlen,
 				                 "duplicate node_id %d in repmgr.nodes",
 				                 nodes[i].id);
 			if (strcmp(nodes[i].name, nodes[j].name) == 0)
-				return fail_with(
+				return util_fail(
 				    err, errlen,
 				    "duplicate node_name %s in repmgr.nodes (node_id %d "
 				    "and %d)",
@@ -729,11 +375,11 @@ static bool cache_int(const struct cache_ctx *c, json_t *o, const char *key, lon
 		return true;
 	}
 	if (!json_is_integer(v))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected an integer",
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected an integer",
 		                 c->path, c->index, key);
 	x = json_integer_value(v);
 	if (x < min || x > max)
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": %lld out of range",
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": %lld out of range",
 		                 c->path, c->index, key, (long long)x);
 	*out = (int)x;
 	return true;
@@ -747,12 +393,12 @@ static bool cache_str(const struct cache_ctx *c, json_t *o, const char *key, boo
 	size_t len;
 
 	if (!json_is_string(v))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected a string",
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: \"%s\": expected a string",
 		                 c->path, c->index, key);
 	s = json_string_value(v);
 	len = json_string_length(v);
-	if (len != strlen(s) || len >= size || (!empty_ok && len == 0) || !text_ok(s))
-		return fail_with(
+	if (len != strlen(s) || len >= size || (!empty_ok && len == 0) || !util_text_ok(s))
+		return util_fail(
 		    c->err, c->errlen,
 		    "%s: nodes[%zu]: \"%s\": expected %s printable text of at most %zu "
 		    "bytes",
@@ -768,7 +414,7 @@ static bool cache_node(const struct cache_ctx *c, json_t *o, struct node *n)
 
 	memset(n, 0, sizeof(*n));
 	if (!json_is_object(o))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: expected an object", c->path,
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: expected an object", c->path,
 		                 c->index);
 	if (!cache_int(c, o, "id", 1, INT_MAX, false, &n->id) ||
 	    !cache_str(c, o, "name", false, n->name, sizeof(n->name)) ||
@@ -779,11 +425,11 @@ static bool cache_node(const struct cache_ctx *c, json_t *o, struct node *n)
 	    !cache_str(c, o, "host", true, n->host, sizeof(n->host)))
 		return false;
 	if (!type_from_name(type, &n->type))
-		return fail_with(c->err, c->errlen, "%s: nodes[%zu]: unknown type \"%s\"", c->path,
+		return util_fail(c->err, c->errlen, "%s: nodes[%zu]: unknown type \"%s\"", c->path,
 		                 c->index, type);
 	active = json_object_get(o, "active");
 	if (!json_is_boolean(active))
-		return fail_with(c->err, c->errlen,
+		return util_fail(c->err, c->errlen,
 		                 "%s: nodes[%zu]: \"active\": expected a boolean", c->path,
 		                 c->index);
 	n->active = json_is_true(active);
@@ -804,40 +450,40 @@ bool topology_cache_read(const char *path, struct node **nodes, size_t *n, char 
 	*n = 0;
 	data = util_read_file(path, TOPOLOGY_CACHE_MAX, &len);
 	if (!data)
-		return fail_with(err, errlen, "%s: cannot read: %s", path,
+		return util_fail(err, errlen, "%s: cannot read: %s", path,
 		                 errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
 	if (!root) {
-		fail_with(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		util_fail(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		goto fail;
 	}
 	version = json_object_get(root, "version");
 	if (!json_is_integer(version) || json_integer_value(version) != 1) {
-		fail_with(err, errlen, "%s: expected an object with \"version\": 1", path);
+		util_fail(err, errlen, "%s: expected an object with \"version\": 1", path);
 		goto fail;
 	}
 	arr = json_object_get(root, "nodes");
 	if (!json_is_array(arr)) {
-		fail_with(err, errlen, "%s: \"nodes\": expected an array", path);
+		util_fail(err, errlen, "%s: \"nodes\": expected an array", path);
 		goto fail;
 	}
 	count = json_array_size(arr);
 	if (count == 0 || count > TOPOLOGY_MAX_NODES) {
-		fail_with(err, errlen, "%s: \"nodes\": expected 1-%d nodes, got %zu", path,
+		util_fail(err, errlen, "%s: \"nodes\": expected 1-%d nodes, got %zu", path,
 		          TOPOLOGY_MAX_NODES, count);
 		goto fail;
 	}
 	list = calloc(count, sizeof(*list));
 	if (!list) {
-		fail_with(err, errlen, "%s: out of memory", path);
+		util_fail(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
 	for (c.index = 0; c.index < count; c.index++)
 		if (!cache_node(&c, json_array_get(arr, c.index), &list[c.index]))
 			goto fail;
 	if (!topology_check(list, count, check, sizeof(check))) {
-		fail_with(err, errlen, "%s: %s", path, check);
+		util_fail(err, errlen, "%s: %s", path, check);
 		goto fail;
 	}
 	json_decref(root);

@@ -1,6 +1,6 @@
-/* topology: who am I (repmgr.conf + INI overrides), the repmgr.nodes rows, node naming
- * rules (peer URLs), location scope, and the topology cache file. Pure but for the
- * file reads and the atomic cache write. bool: true = ok. */
+/* topology: the repmgr.nodes rows, node naming rules (peer URLs), location scope, and the
+ * topology cache file. Pure but for the cache file's read and atomic write.
+ * bool: true = ok. */
 #ifndef PRIMGR_TOPOLOGY_H
 #define PRIMGR_TOPOLOGY_H
 
@@ -30,22 +30,6 @@ struct node {
 	char url[CONFIG_URL_MAX];          /* this node's primgr base URL, no trailing '/' */
 	bool in_scope;                     /* votes (registered in the consensus scope) */
 };
-
-/* What repmgr.conf says about this node. */
-struct identity {
-	int node_id;
-	char node_name[CONFIG_NAME_MAX];
-	char conninfo[CONFIG_CONNINFO_MAX];
-	char location[CONFIG_NAME_MAX];
-	char data_directory[CONFIG_PATH_MAX];
-};
-
-/* Reads repmgr.conf (key=value, optional quotes, '#' comments) and applies the INI
- * overrides of cfg. Errors are "file:line: ..." in err. */
-bool topology_read_identity(const struct config *cfg, struct identity *id, char *err, size_t errlen) WUR;
-
-/* Parses repmgr.conf text (for tests and fuzzing). */
-bool topology_parse_repmgr_conf(const char *text, const char *fname, struct identity *id, char *err, size_t errlen) WUR;
 
 /* Builds a node from one repmgr.nodes row as text (NULL = SQL NULL):
  * node_id, node_name, type, active ('t'/'f'), upstream_node_id, location, priority, conninfo. */

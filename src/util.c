@@ -55,6 +55,85 @@ bool util_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
 	return true;
 }
 
+static bool fail_v(char *err, size_t errlen, const char *file, int line, const char *fmt,
+                   va_list ap)
+{
+	size_t off = 0;
+	int n = 0;
+
+	if (!err || errlen == 0)
+		return false;
+	err[0] = '\0';
+	if (line > 0)
+		n = snprintf(err, errlen, "%s:%d: ", file ? file : "", line);
+	else if (file && file[0])
+		n = snprintf(err, errlen, "%s: ", file);
+	if (n > 0)
+		off = (size_t)n < errlen ? (size_t)n : errlen;
+	if (off < errlen)
+		vsnprintf(err + off, errlen - off, fmt, ap);
+	return false;
+}
+
+bool util_fail_at(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(err, errlen, file, line, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool util_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(err, errlen, NULL, 0, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool util_text_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, need;
+		uint32_t cp;
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (unsigned i = 1; i <= need; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		p += need + 1;
+	}
+	return true;
+}
+
 bool util_parse_duration(const char *s, uint32_t *ms)
 {
 	static const struct {

@@ -24,6 +24,19 @@ void util_copy_cut(char *dst, const char *src, size_t size);
 bool util_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5))) WUR;
 
+/* Writes an error into err (at most errlen bytes, always terminated; err may be NULL):
+ * "file:line: " when line > 0, "file: " when only file is set, then the message. Returns
+ * false, so a failed check reads `return util_fail_at(...)`. */
+bool util_fail_at(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* util_fail_at without a place. Returns false. */
+bool util_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Node names, locations and hosts end up in JSON bodies, logs and the cache file: true when
+ * s is valid UTF-8 (jansson refuses anything else) without control characters. */
+bool util_text_ok(const char *s);
+
 /* Parses "250ms", "2s", "1m", "1h" (integer and unit, no spaces) into milliseconds.
  * Returns false on anything else or on overflow past UINT32_MAX ms. */
 bool util_parse_duration(const char *s, uint32_t *ms) WUR;

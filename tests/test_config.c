@@ -571,32 +571,187 @@ static void test_validate_struct(void)
 	         "struct: peer_key message");
 }
 
+/* The one formatter of a listen address (messages, --print-config, listener names). */
+static void test_format_listen(void)
+{
+	static const struct {
+		struct listen_addr a;
+		bool agent;
+		size_t size;
+		const char *want;
+	} cases[] = {
+	    {{"", 8432, ROLE_PRIMARY}, false, 64, "*:8432"},
+	    {{"127.0.0.1", 80, ROLE_PRIMARY}, false, 64, "127.0.0.1:80"},
+	    {{"::1", 8433, ROLE_PRIMARY}, true, 64, "[::1]:8433/primary"},
+	    {{"db1.example.com", 8434, ROLE_REPLICA}, true, 64, "db1.example.com:8434/replica"},
+	    {{"", 8435, ROLE_SEND}, true, 64, "*:8435/send"},
+	    {{"", 8435, ROLE_SEND}, false, 64, "*:8435"},
+	    {{"::", 1, ROLE_PRIMARY}, false, 5, "[::]"},
+	};
+	char buf[64], name[96];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		memset(buf, 'x', sizeof(buf));
+		config_format_listen(&cases[i].a, cases[i].agent, buf, cases[i].size);
+		snprintf(name, sizeof(name), "format listen %zu: %s", i, cases[i].want);
+		T_EQ_STR(buf, cases[i].want, name);
+	}
+}
+
 static void test_needs_restart(void)
 {
 	struct config a, b;
-	char what[128];
+	char what[128], changed[256];
 
 	config_defaults(&a);
 	config_defaults(&b);
 	b.pool_size = 5;
 	b.refresh_interval_ms = 2000;
-	T_OK(!config_needs_restart(&a, &b, what, sizeof(what)), "reloadable keys need no restart");
+	T_OK(!config_diff(&a, &b, changed, sizeof(changed), what, sizeof(what)),
+	     "reloadable keys need no restart");
 	T_EQ_STR(what, "", "nothing listed");
+	T_EQ_STR(changed, "[database] pool_size, [database] refresh_interval",
+	         "reloadable keys listed as changed");
 
 	b.http_listen[0].port = 9000;
 	snprintf(b.pidfile, sizeof(b.pidfile), "/run/x.pid");
-	T_OK(config_needs_restart(&a, &b, what, sizeof(what)), "listen and pidfile need a restart");
+	T_OK(config_diff(&a, &b, changed, sizeof(changed), what, sizeof(what)),
+	     "listen and pidfile need a restart");
 	T_EQ_STR(what, "[http] listen, [files] pidfile", "keys listed");
+	T_EQ_STR(changed, "[database] pool_size, [database] refresh_interval",
+	         "restart keys are not listed as changed");
+	T_OK(b.http_listen[0].port == 8432 && b.pidfile[0] == '\0' && b.pool_size == 5,
+	     "the running listen and pidfile stay, the reloadable keys change");
 
 	config_defaults(&b);
 	b.agent_listen[1].role = ROLE_SEND;
-	T_OK(config_needs_restart(&a, &b, what, sizeof(what)), "agent role change needs a restart");
+	T_OK(config_diff(&a, &b, changed, sizeof(changed), what, sizeof(what)),
+	     "agent role change needs a restart");
 	T_EQ_STR(what, "[agent] listen", "agent listed");
+	T_EQ_INT(b.agent_listen[1].role, ROLE_REPLICA, "agent role kept");
 
 	config_defaults(&b);
 	b.nagent_listen = 1;
-	T_OK(config_needs_restart(&a, &b, what, 5), "small buffer: still true");
+	T_OK(config_diff(&a, &b, changed, sizeof(changed), what, 5), "small buffer: still true");
 	T_EQ_STR(what, "[age", "small buffer: cut and terminated");
+	T_EQ_INT(b.nagent_listen, 2, "agent listener count kept");
+}
+
+/* What `reload` logs as changed: every key, [peers] entries added, removed or changed,
+ * values compared as printed, a long list ending in "...". */
+static void test_diff_changed(void)
+{
+	struct config a, b;
+	char what[128], changed[512];
+
+	config_defaults(&a);
+	config_defaults(&b);
+	T_OK(!config_diff(&a, &b, changed, sizeof(changed), what, sizeof(what)),
+	     "same: no restart");
+	T_EQ_STR(changed, "", "same: nothing changed");
+
+	b.peer_timeout_ms = 400;
+	b.max_lag_ms = 20000;
+	b.log_level = LOG_INFO;
+	b.nlocations = 1;
+	snprintf(b.locations[0], sizeof(b.locations[0]), "dc1");
+	T_OK(!config_diff(&a, &b, changed, sizeof(changed), what, sizeof(what)),
+	     "operator.sh's reload: no restart");
+	T_EQ_STR(changed,
+	         "[consensus] locations, [consensus] peer_timeout, [replica] max_lag, [log] level",
+	         "changed keys in table order");
+
+	config_defaults(&a);
+	config_defaults(&b);
+	a.npeers = 3;
+	snprintf(a.peers[0].name, sizeof(a.peers[0].name), "node1");
+	snprintf(a.peers[0].url, sizeof(a.peers[0].url), "http://a:1");
+	snprintf(a.peers[1].name, sizeof(a.peers[1].name), "node2");
+	snprintf(a.peers[1].url, sizeof(a.peers[1].url), "http://b:1");
+	snprintf(a.peers[2].name, sizeof(a.peers[2].name), "node3");
+	snprintf(a.peers[2].url, sizeof(a.peers[2].url), "http://c:1");
+	b.npeers = 3;
+	b.peers[0] = a.peers[2];
+	b.peers[1] = a.peers[0];
+	snprintf(b.peers[1].url, sizeof(b.peers[1].url), "http://a:2");
+	snprintf(b.peers[2].name, sizeof(b.peers[2].name), "node4");
+	snprintf(b.peers[2].url, sizeof(b.peers[2].url), "http://d:1");
+	T_OK(!config_diff(&a, &b, changed, sizeof(changed), what, sizeof(what)),
+	     "peers: no restart");
+	T_EQ_STR(changed, "[peers] node1, [peers] node2, [peers] node4",
+	         "peers changed, removed, added (order moved only: not listed)");
+
+	config_defaults(&a);
+	config_defaults(&b);
+	b.refresh_interval_ms = 1000; /* "1s" either way */
+	b.stale_after_ms = 6000;
+	b.min_weight = 20;
+	b.max_connections = 5;
+	T_OK(!config_diff(&a, &b, changed, 40, what, sizeof(what)), "short list: no restart");
+	T_EQ_STR(changed, "[database] stale_after, ...", "short list ends in ...");
+	T_OK(!config_diff(&a, &b, changed, 20, what, sizeof(what)), "tiny list: no restart");
+	T_EQ_STR(changed, "...", "tiny list is ...");
+}
+
+/* Every key the table marks restart-only, changed alone in a file: reload keeps the
+ * running value and names exactly that key, as main.c's warning does. */
+static void test_restart_keys(void)
+{
+	static const struct {
+		const char *section, *name, *value;
+	} values[] = {
+	    {"node", "repmgr_conf", "/etc/repmgr/16/repmgr.conf"},
+	    {"node", "node_id", "7"},
+	    {"node", "node_name", "elsewhere"},
+	    {"node", "conninfo", "host=db9 dbname=repmgr"},
+	    {"http", "listen", "127.0.0.1:9432"},
+	    {"agent", "listen", "*:8433/primary, *:8434/send"},
+	    {"server", "allow_root", "true"},
+	    {"files", "pidfile", "/run/primgr/primgr.pid"},
+	};
+	struct config old, nw;
+	const char *s, *n;
+	char err[512], what[128], changed[256], name[160], want[96], text[256];
+	int nrestart = 0;
+
+	config_defaults(&old);
+	for (int i = 0; config_key_at(i, &s, &n); i++) {
+		const char *value = NULL;
+		char *a, *b;
+
+		if (!config_key_needs_restart(i))
+			continue;
+		nrestart++;
+		for (size_t j = 0; j < ARRAY_SIZE(values); j++)
+			if (strcmp(values[j].section, s) == 0 && strcmp(values[j].name, n) == 0)
+				value = values[j].value;
+		snprintf(name, sizeof(name), "restart key [%s] %s: the test has a value for it", s,
+		         n);
+		if (!T_OK(value != NULL, name))
+			continue;
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", s, n, value);
+		snprintf(name, sizeof(name), "restart key [%s] %s: a file changing it loads", s, n);
+		if (!T_OK(config_load(write_tmp("restart.ini", text, strlen(text)), &nw, err,
+		                      sizeof(err)),
+		          name)) {
+			printf("#   %s\n", err);
+			continue;
+		}
+		snprintf(name, sizeof(name), "restart key [%s] %s: needs a restart", s, n);
+		T_OK(config_diff(&old, &nw, changed, sizeof(changed), what, sizeof(what)), name);
+		snprintf(want, sizeof(want), "[%s] %s", s, n);
+		snprintf(name, sizeof(name), "restart key [%s] %s: named alone", s, n);
+		T_EQ_STR(what, want, name);
+		snprintf(name, sizeof(name), "restart key [%s] %s: not listed as changed", s, n);
+		T_EQ_STR(changed, "", name);
+		a = print_body(&old);
+		b = print_body(&nw);
+		snprintf(name, sizeof(name), "restart key [%s] %s: the running value stays", s, n);
+		T_EQ_STR(b, a, name);
+		free(a);
+		free(b);
+	}
+	T_EQ_INT(nrestart, ARRAY_SIZE(values), "every restart key of the test is one in the table");
 }
 
 static void test_key_table(void)
@@ -762,7 +917,10 @@ int main(void)
 	test_long_lines();
 	test_file_errors();
 	test_validate_struct();
+	test_format_listen();
 	test_needs_restart();
+	test_diff_changed();
+	test_restart_keys();
 	test_key_table();
 	test_docs();
 	test_mangled();

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "topology.h"
 #include "util.h"
 #include "t.h"
@@ -136,7 +137,7 @@ static void test_conf_text(void)
 		struct identity id;
 		char err[256] = "", n[300];
 		bool ok =
-		    topology_parse_repmgr_conf(conf_ok[i].text, "t.conf", &id, err, sizeof(err));
+		    identity_parse_repmgr_conf(conf_ok[i].text, "t.conf", &id, err, sizeof(err));
 		snprintf(n, sizeof(n), "repmgr.conf %s: parses", conf_ok[i].name);
 		if (!T_OK(ok, n))
 			printf("#   %s\n", err);
@@ -153,7 +154,7 @@ static void test_conf_text(void)
 		struct identity id;
 		char err[256] = "", n[300];
 		bool ok =
-		    topology_parse_repmgr_conf(conf_bad[i].text, "t.conf", &id, err, sizeof(err));
+		    identity_parse_repmgr_conf(conf_bad[i].text, "t.conf", &id, err, sizeof(err));
 		snprintf(n, sizeof(n), "repmgr.conf %s", conf_bad[i].name);
 		check_err(ok, err, conf_bad[i].err, n);
 	}
@@ -168,7 +169,7 @@ static void test_conf_long_conninfo(void)
 	off += (size_t)snprintf(text, sizeof(text), "conninfo='host=x application_name=");
 	memset(text + off, 'a', CONFIG_CONNINFO_MAX);
 	strcpy(text + off + CONFIG_CONNINFO_MAX - 40, "'\n");
-	T_OK(topology_parse_repmgr_conf(text, "t.conf", &id, err, sizeof(err)),
+	T_OK(identity_parse_repmgr_conf(text, "t.conf", &id, err, sizeof(err)),
 	     "repmgr.conf: conninfo of 2 KiB minus a bit fits");
 	T_EQ_INT(strlen(id.conninfo), off - 10 + CONFIG_CONNINFO_MAX - 40,
 	         "long conninfo kept whole");
@@ -177,7 +178,7 @@ static void test_conf_long_conninfo(void)
 	char want[64];
 	snprintf(want, sizeof(want), "t.conf:1: conninfo: too long (max %d bytes)",
 		 CONFIG_CONNINFO_MAX - 1);
-	check_err(topology_parse_repmgr_conf(text, "t.conf", &id, err, sizeof(err)), err, want,
+	check_err(identity_parse_repmgr_conf(text, "t.conf", &id, err, sizeof(err)), err, want,
 	          "repmgr.conf: conninfo too long");
 }
 
@@ -198,7 +199,7 @@ static void test_identity(void)
 	const char *p;
 
 	cfg_init(&cfg, fixture("repmgr-quoted.conf"));
-	T_OK(topology_read_identity(&cfg, &id, err, sizeof(err)), "identity: quoted fixture");
+	T_OK(identity_load(&cfg, &id, err, sizeof(err)), "identity: quoted fixture");
 	T_EQ_INT(id.node_id, 1, "identity: quoted node_id");
 	T_EQ_STR(id.node_name, "node1", "identity: quoted node_name");
 	T_EQ_STR(id.conninfo,
@@ -208,7 +209,7 @@ static void test_identity(void)
 	T_EQ_STR(id.data_directory, "/var/lib/postgresql/15/node1", "identity: data_directory");
 
 	cfg_init(&cfg, fixture("repmgr-unquoted.conf"));
-	T_OK(topology_read_identity(&cfg, &id, err, sizeof(err)), "identity: unquoted fixture");
+	T_OK(identity_load(&cfg, &id, err, sizeof(err)), "identity: unquoted fixture");
 	T_EQ_INT(id.node_id, 2, "identity: unquoted node_id");
 	T_EQ_STR(id.node_name, "db-node-2", "identity: unquoted node_name");
 	T_EQ_STR(id.conninfo, "host=db-node-2.example.com user=repmgr dbname=repmgr",
@@ -219,10 +220,10 @@ static void test_identity(void)
 	cfg_init(&cfg, p);
 	snprintf(want, sizeof(want),
 	         "%s: node_id not set (expected node_id in repmgr.conf or [node])", p);
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err, want,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err, want,
 	          "identity: missing node_id");
 	cfg.node_id = 3;
-	T_OK(topology_read_identity(&cfg, &id, err, sizeof(err)), "identity: node_id from the INI");
+	T_OK(identity_load(&cfg, &id, err, sizeof(err)), "identity: node_id from the INI");
 	T_EQ_INT(id.node_id, 3, "identity: INI node_id used");
 	T_EQ_STR(id.node_name, "node3", "identity: name still from repmgr.conf");
 
@@ -230,7 +231,7 @@ static void test_identity(void)
 	cfg.node_id = 11;
 	strcpy(cfg.node_name, "override");
 	strcpy(cfg.conninfo, "host=/run/postgresql dbname=repmgr");
-	T_OK(topology_read_identity(&cfg, &id, err, sizeof(err)), "identity: overrides");
+	T_OK(identity_load(&cfg, &id, err, sizeof(err)), "identity: overrides");
 	T_EQ_INT(id.node_id, 11, "identity: node_id overridden");
 	T_EQ_STR(id.node_name, "override", "identity: node_name overridden");
 	T_EQ_STR(id.conninfo, "host=/run/postgresql dbname=repmgr",
@@ -240,34 +241,34 @@ static void test_identity(void)
 	p = fixture("repmgr-bad.conf");
 	cfg_init(&cfg, p);
 	snprintf(want, sizeof(want), "%s:3: node_name: unterminated quoted string", p);
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err, want,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err, want,
 	          "identity: syntax error names file and line");
 
 	p = tmpfile_path("missing.conf");
 	cfg_init(&cfg, p);
 	snprintf(want, sizeof(want), "%s: cannot read: No such file or directory", p);
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err, want,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err, want,
 	          "identity: missing file without overrides");
 	cfg.node_id = 5;
 	strcpy(cfg.node_name, "five");
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err, want,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err, want,
 	          "identity: missing file, conninfo not overridden");
 	strcpy(cfg.conninfo, "host=127.0.0.1");
-	T_OK(topology_read_identity(&cfg, &id, err, sizeof(err)),
+	T_OK(identity_load(&cfg, &id, err, sizeof(err)),
 	     "identity: missing file is fine with every override");
 	T_EQ_STR(id.node_name, "five", "identity: name from the INI");
 	T_EQ_STR(id.location, "default", "identity: default location without repmgr.conf");
 
 	cfg_init(&cfg, "");
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err,
 	          "[node]: node_id not set (expected node_id in repmgr.conf or [node])",
 	          "identity: no repmgr_conf and no overrides");
 	cfg.node_id = 5;
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err,
 	          "[node]: node_name not set (expected node_name in repmgr.conf or [node])",
 	          "identity: no node_name");
 	strcpy(cfg.node_name, "five");
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err,
 	          "[node]: conninfo not set (expected conninfo in repmgr.conf or [node])",
 	          "identity: no conninfo");
 
@@ -275,7 +276,7 @@ static void test_identity(void)
 	write_file(p, "node_id=1\0\nnode_name=x\n", 23);
 	cfg_init(&cfg, p);
 	snprintf(want, sizeof(want), "%s: contains a NUL byte", p);
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err, want,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err, want,
 	          "identity: NUL byte in the file");
 
 	p = tmpfile_path("huge.conf");
@@ -288,14 +289,14 @@ static void test_identity(void)
 	}
 	cfg_init(&cfg, p);
 	snprintf(want, sizeof(want), "%s: cannot read: larger than 1 MiB", p);
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err, want,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err, want,
 	          "identity: oversized file");
 
 	p = tmpfile_path("ctl.conf");
 	write_file(p, "node_id=1\nnode_name='a\\nb'\nconninfo=x\n", 38);
 	cfg_init(&cfg, p);
 	snprintf(want, sizeof(want), "%s: node_name: not printable UTF-8", p);
-	check_err(topology_read_identity(&cfg, &id, err, sizeof(err)), err, want,
+	check_err(identity_load(&cfg, &id, err, sizeof(err)), err, want,
 	          "identity: control character in node_name");
 }
 

@@ -247,6 +247,67 @@ static void test_strings(void)
 	T_EQ_STR(buf, "ab12xyz", "appendf: full buffer unchanged");
 }
 
+static void test_fail(void)
+{
+	static const struct {
+		const char *file;
+		int line;
+		size_t size;
+		const char *want;
+	} cases[] = {
+	    {"/etc/p.ini", 14, 64, "/etc/p.ini:14: bad 7"},
+	    {"/etc/p.ini", 0, 64, "/etc/p.ini: bad 7"},
+	    {NULL, 0, 64, "bad 7"},
+	    {"", 0, 64, "bad 7"},
+	    {"", 3, 64, ":3: bad 7"},
+	    {"/etc/p.ini", 14, 8, "/etc/p."},
+	    {"/etc/p.ini", 14, 16, "/etc/p.ini:14: "},
+	    {"/etc/p.ini", 14, 18, "/etc/p.ini:14: ba"},
+	};
+	char err[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char name[80];
+		memset(err, 'x', sizeof(err));
+		snprintf(name, sizeof(name), "fail_at %zu: returns false", i);
+		T_OK(!util_fail_at(err, cases[i].size, cases[i].file, cases[i].line, "bad %d", 7),
+		     name);
+		snprintf(name, sizeof(name), "fail_at %zu: text", i);
+		T_EQ_STR(err, cases[i].want, name);
+	}
+	T_OK(!util_fail(err, sizeof(err), "no %s", "place"), "fail: returns false");
+	T_EQ_STR(err, "no place", "fail: no prefix");
+	T_OK(!util_fail(NULL, 0, "x") && !util_fail_at(NULL, 10, "f", 1, "x"), "fail: NULL err");
+	err[0] = 'q';
+	T_OK(!util_fail(err, 0, "x") && err[0] == 'q', "fail: size 0 writes nothing");
+}
+
+static void test_text_ok(void)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+	    {"", true},
+	    {"node1.dc-1_x", true},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true},
+	    {"a\tb", false},
+	    {"a\nb", false},
+	    {"del\x7f", false},
+	    {"\xc3", false},             /* cut sequence */
+	    {"\xc0\xaf", false},         /* overlong */
+	    {"\xed\xa0\x80", false},     /* surrogate */
+	    {"\xf4\x90\x80\x80", false}, /* past U+10FFFF */
+	    {"\xff", false},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "text_ok %zu: %s", i, cases[i].ok ? "ok" : "refused");
+		T_OK(util_text_ok(cases[i].s) == cases[i].ok, name);
+	}
+}
+
 static void test_buf(void)
 {
 	struct buf b;
@@ -364,6 +425,8 @@ int main(void)
 	test_hostport();
 	test_trim();
 	test_strings();
+	test_fail();
+	test_text_ok();
 	test_buf();
 	test_files();
 	test_clocks();

@@ -6,7 +6,8 @@
 #   [2] /metrics of every node passes `promtool check metrics` and has the metrics the issue
 #       names, the count of nodes claiming Primary included (over 1 during the split brain)
 #   [3] SIGHUP reloads under continuous agent and HTTP checks: none fails, the log names the
-#       changed keys; a bad file changes nothing (one warning); a listen change needs a restart
+#       changed keys; a bad file changes nothing (one warning); a listen change needs a
+#       restart, and so does every restart-only key (named in one line, running values kept)
 #   [4] node1's log: one line per verdict transition with its reason, not one per cycle
 # shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016,SC2119,SC2034
 # (SC2016: the single-quoted strings given to eval expand when evaluated, on purpose;
@@ -234,6 +235,30 @@ diag "after a SIGHUP with a new [http] listen:" "$rl"
 is "$(echo "$rl" | grep -c '\[http\] listen.*restart')" 1 "[3] a new [http] listen logs once that it needs a restart"
 is "$(http_code 1 /health) $(curl -s --noproxy '*' -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NEWPORT/health")" \
 	"200 000" "[3] the old listener keeps answering, the new address is not bound"
+
+# Every key config.c's table marks restart-only, changed at once: one line names each, the
+# running values stay (node1 is still node1 on its old ports) and nothing else is "changed".
+# (tests/test_config.c changes each one alone.)
+NEWPORT2=$(ct_free_port)
+l0=$(log_lines "$LOG1")
+primgr_ini 1 node.repmgr_conf=/nonexistent/repmgr.conf node.node_id=99 node.node_name=other \
+	node.conninfo="host=nowhere.invalid dbname=x" "http.listen=127.0.0.1:$NEWPORT" \
+	"agent.listen=127.0.0.1:$NEWPORT2/primary" server.allow_root=true \
+	"files.pidfile=$(node_dir 1)/other.pid"
+kill -HUP "$PID1"
+wait_for 3 eval 'log_since "$LOG1" "$l0" | grep -q "configuration reloaded"'
+rl=$(log_since "$LOG1" "$l0")
+diag "after a SIGHUP changing every restart-only key:" "$rl"
+rline=$(echo "$rl" | grep 'needs a restart')
+is "$(echo "$rline" | grep -c .)" 1 "[3] changing every restart-only key logs one restart line"
+for k in '[node] repmgr_conf' '[node] node_id' '[node] node_name' '[node] conninfo' \
+	'[http] listen' '[agent] listen' '[server] allow_root' '[files] pidfile'; do
+	check "[3] ... that names $k" eval '[[ "$rline" == *"$k"* ]]'
+done
+check "[3] ... and the reload itself is 'no change'" \
+	eval '[[ "$(echo "$rl" | grep "configuration reloaded")" == *": no change" ]]'
+is "$(http_json 1 /primary .answered_by) $(http_code 1 /health) $([ -e "$(node_dir 1)/other.pid" ] && echo pidfile || echo none)" \
+	"node1 200 none" "[3] node1 keeps its identity, its listener and its pidfile"
 primgr_ini 1
 kill -HUP "$PID1"
 sleep 0.5
