@@ -449,8 +449,9 @@ else
 /usr/lib/systemd/system/postgresql-15.service.d/primgr-autostart.conf
 /usr/lib/systemd/system/primgr-pg-autostart.service
 /usr/sbin/primgr-pg-autostart
+/usr/sbin/primgr-pg-autostart-enable
 /usr/share/man/man8/primgr-pg-autostart.8" ;;
-			primgr-haproxy) want=$(printf '/etc/haproxy\n%s' "$(echo "$cfgs" | sed 's|^haproxy/|/etc/haproxy/|')" | sed '/^$/d') ;;
+			primgr-haproxy) want=$(printf '/etc/haproxy\n%s\n/usr/sbin/primgr-haproxy-wire' "$(echo "$cfgs" | sed 's|^haproxy/|/etc/haproxy/|')" | sed '/^$/d') ;;
 			esac
 			pkg_same_list "rpm $p: its files" "$got" "$want"
 			case "$p" in
@@ -487,8 +488,9 @@ else
 			primgr-pg-autostart) want="/lib/systemd/system/postgresql@.service.d/primgr-autostart.conf
 /lib/systemd/system/primgr-pg-autostart.service
 /usr/sbin/primgr-pg-autostart
+/usr/sbin/primgr-pg-autostart-enable
 /usr/share/man/man8/primgr-pg-autostart.8" ;;
-			primgr-haproxy) want=$(echo "$cfgs" | sed 's|^haproxy/|/etc/haproxy/|') ;;
+			primgr-haproxy) want=$(printf '%s\n/usr/sbin/primgr-haproxy-wire' "$(echo "$cfgs" | sed 's|^haproxy/|/etc/haproxy/|')") ;;
 			esac
 			pkg_same_list "deb $p: its files" "$got" "$want"
 			echo "$list" | grep -q "\./usr/share/doc/$p/copyright"
