@@ -18,11 +18,11 @@
  * itself and works whatever its own URL is. */
 #include "refresh.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "consensus.h"
 #include "log.h"
 #include "metrics.h"
@@ -269,42 +269,31 @@ static void cycle_end(void)
 	R.running = false;
 }
 
-/* A 503 {"Primary":null,"reason":"..."}: the peer answered that its view names no primary
- * (its database is down, or its view is stale or has no single active primary). Not a
- * vote, but not a faulty peer either: the operator reads "names no primary" and why. */
-static bool reply_names_none(const struct peer_reply *r, char *detail, size_t size)
-{
-	json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
-	bool none = json_is_object(root) && json_is_null(json_object_get(root, "Primary"));
-	const char *why = json_string_value(json_object_get(root, "reason"));
-
-	if (none)
-		util_copy_cut(detail, why ? why : "", size);
-	json_decref(root);
-	return none;
-}
-
-/* What one peer's /primary reply means as a vote. */
+/* What one peer's /primary reply means as a vote. A 503 that names no primary (the peer's
+ * database is down, or its view is stale or has no single active primary) is an answer
+ * without a vote: the operator reads "names no primary" and why. */
 static void vote_from_reply(const struct peer_reply *r, struct peer_vote *v)
 {
+	struct api_primary a;
+	enum api_primary_kind kind;
+
 	memset(v, 0, sizeof(*v));
 	if (!r->transferred) {
 		v->status = PEER_UNREACHABLE;
 		util_copy_cut(v->detail, r->error, sizeof(v->detail));
-	} else if (r->http_code == 503 && reply_names_none(r, v->detail, sizeof(v->detail))) {
+		return;
+	}
+	kind = api_parse_primary(r->body, r->body_len, &a);
+	if (r->http_code == 503 && kind == API_PRIMARY_NONE) {
 		v->status = PEER_ANSWERED;
+		util_copy_cut(v->detail, a.reason, sizeof(v->detail));
 	} else if (r->http_code != 200) {
 		v->status = PEER_BAD_REPLY;
 		snprintf(v->detail, sizeof(v->detail), "HTTP %ld", r->http_code);
+	} else if (kind != API_PRIMARY_NAMES) {
+		v->status = PEER_BAD_REPLY;
+		snprintf(v->detail, sizeof(v->detail), "malformed /primary reply: %s", a.error);
 	} else {
-		struct primary_answer a;
-		const char *bad = peers_parse_primary(r->body, r->body_len, &a);
-
-		if (bad) {
-			v->status = PEER_BAD_REPLY;
-			snprintf(v->detail, sizeof(v->detail), "malformed /primary reply: %s", bad);
-			return;
-		}
 		v->status = PEER_ANSWERED;
 		v->named_id = a.id;
 		util_copy_cut(v->named_name, a.name, sizeof(v->named_name));
@@ -454,35 +443,17 @@ static void rp_answer(int code, const char *body)
 
 static void rp_start(void);
 
-struct rp_claim {
-	char name[CONFIG_NAME_MAX];
-	int id;
-};
-
-/* A /state reply of Unknown with at least one vote: its database runs as the primary its own
- * repmgr view names (consensus counts votes only then) but it lacks the quorum, as an old
- * primary started again after a failover. It claims the role without getting it. */
-static bool rp_unknown_claim(const char *body, size_t len)
-{
-	json_t *root = json_loadb(body, len, 0, NULL);
-	json_t *votes = json_object_get(root, "votes");
-	bool claim = json_is_integer(votes) && json_integer_value(votes) > 0;
-
-	json_decref(root);
-	return claim;
-}
-
 static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
 {
 	const struct snapshot *snap = state_current();
-	struct rp_claim *claims = calloc(R.rp_n + 1, sizeof(*claims));
-	size_t nclaims = 0, nsilent = 0, ncontenders = 0;
+	struct api_node_ref *claims = calloc(R.rp_n + 1, sizeof(*claims));
+	const char **silent = calloc(R.rp_n + 1, sizeof(*silent));
+	size_t nclaims = 0, nsilent = 0, nunreachable = 0, ncontenders = 0;
 	enum verdict self;
-	json_t *root = NULL, *cand = NULL, *silent = NULL;
-	char *body = NULL, reason[160];
+	char *body = NULL, reason[160] = "";
 	int code = 503;
 
-	if (!claims)
+	if (!claims || !silent)
 		goto out;
 	/* self, from the verdict a request would see now */
 	self = state_verdict(snap, util_now_ms(), R.cfg.stale_after_ms);
@@ -493,24 +464,25 @@ static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
 	} else if (self == VERDICT_UNKNOWN && snap->c.votes > 0) {
 		ncontenders++;
 	}
-	silent = json_array();
 	for (size_t i = 0; i < R.rp_n; i++) {
 		const struct peer_reply *r = i < n ? &replies[i] : NULL;
-		char st[16], name[CONFIG_NAME_MAX];
-		int id = 0;
+		struct api_state_reply st;
 
 		/* a reply from another node than the one asked (two rows on one URL) is no answer */
 		if (failed || !r || !r->transferred ||
-		    !peers_parse_state(r->body, r->body_len, st, sizeof(st), name, sizeof(name), &id) ||
-		    id != R.rp_nodes[i].id || strcmp(name, R.rp_nodes[i].name) != 0) {
+		    !api_parse_state(r->body, r->body_len, &st) || st.id != R.rp_nodes[i].id ||
+		    strcmp(st.name, R.rp_nodes[i].name) != 0) {
 			nsilent++;
-			if (silent && (failed || !r || !r->transferred))
-				json_array_append_new(silent, json_string(R.rp_nodes[i].name));
+			if (failed || !r || !r->transferred)
+				silent[nunreachable++] = R.rp_nodes[i].name;
 			continue;
 		}
-		if (strcmp(st, "Unknown") == 0 && rp_unknown_claim(r->body, r->body_len))
+		/* Unknown with votes: its database runs as the primary its own repmgr view names
+		 * but it lacks the quorum, as an old primary started again after a failover. It
+		 * claims the role without getting it. */
+		if (st.verdict == VERDICT_UNKNOWN && st.voted)
 			ncontenders++;
-		if (r->http_code != 200 || strcmp(st, "Primary") != 0)
+		if (r->http_code != 200 || st.verdict != VERDICT_PRIMARY)
 			continue;
 		/* named as this node knows it: the URL asked belongs to that row */
 		util_copy_cut(claims[nclaims].name, R.rp_nodes[i].name, sizeof(claims[0].name));
@@ -520,8 +492,6 @@ static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
 
 	if (nclaims == 1) {
 		code = 200;
-		root =
-		    json_pack("{s:s, s:i}", "realPrimary", claims[0].name, "node_id", claims[0].id);
 	} else {
 		size_t off = 0;
 
@@ -537,28 +507,17 @@ static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
 			(void)!util_appendf(reason, sizeof(reason), &off,
 			                    " (%zu of %zu nodes gave no state)", nsilent,
 			                    R.rp_n + 1);
-		cand = json_array();
-		for (size_t i = 0; cand && i < nclaims; i++)
-			json_array_append_new(cand, json_string(claims[i].name));
-		/* "o" takes the references, also when packing fails */
-		root = json_pack("{s:n, s:o, s:s, s:o}", "realPrimary", "candidates", cand,
-		                 "reason", reason, "unreachable", silent);
-		silent = NULL;
 	}
-	if (root)
-		body = json_dumps(root, JSON_COMPACT);
+	body = api_realprimary(claims, nclaims, reason, silent, nunreachable);
 out:
-	json_decref(silent);
-	json_decref(root);
+	free(silent);
 	free(claims);
 	free(R.rp_nodes);
 	R.rp_nodes = NULL;
 	R.rp_n = 0;
 	if (!body)
 		code = 503;
-	rp_answer(code, body ? body
-	                     : "{\"realPrimary\":null,\"candidates\":[],"
-	                       "\"reason\":\"out of memory\"}");
+	rp_answer(code, body ? body : api_realprimary_unanswered(API_RP_NO_MEMORY));
 	free(body);
 	if (R.waiters && !R.rp_running)
 		rp_start();

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "api.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -317,9 +318,7 @@ static void conn_rp_cb(struct rp_waiter *w, const struct realprimary_result *r)
 
 static void conn_rp_timeout(struct conn *c)
 {
-	static const char body[] =
-		"{\"realPrimary\":null,\"candidates\":[],\"reason\":\"timed out waiting for the "
-		"nodes' /state\"}";
+	const char *body = api_realprimary_unanswered(API_RP_TIMED_OUT);
 
 	if (c->rp_pending && srv.rp_cancel)
 		srv.rp_cancel(&c->rp);
@@ -337,8 +336,7 @@ static void conn_rp_timeout(struct conn *c)
  * at once). */
 static void conn_wait_realprimary(struct conn *c)
 {
-	static const char body[] = "{\"realPrimary\":null,\"candidates\":[],\"reason\":\"no "
-				   "/realPrimary fan-out in this process\"}";
+	const char *body = api_realprimary_unanswered(API_RP_NO_FANOUT);
 
 	if (!srv.rp_start) {
 		if (!conn_queue_realprimary(c, 503, body))
