@@ -1,12 +1,14 @@
-/* fuzz_peers: the parsers of a peer's replies, /primary (votes) and /state (the
+/* fuzz_peers: api.c's parsers of a peer's replies, /primary (votes) and /state (the
  * /realPrimary fan-out). The body is whatever a peer sent, up to PEERS_MAX_BODY bytes,
  * with NULs and bad UTF-8. Checks: names stay terminated within their buffers, a vote
- * names somebody, a state is one of the four words. Input: one selector byte, the body. */
+ * names somebody, a reply naming none says so, a state is one of the four verdicts.
+ * Input: one selector byte (kept so the corpus still fits), the body. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "api.h"
 #include "peers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -16,31 +18,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* peers.c NUL-terminates the body after the bytes received. */
 	char body[PEERS_MAX_BODY + 1];
 	size_t len = in.n < PEERS_MAX_BODY ? in.n : PEERS_MAX_BODY;
-	/* Small buffers now and then: a name longer than the buffer must fail, not cut. */
-	size_t nsize = (sel & 0x80) ? 1 + (sel & 0x0f) : CONFIG_NAME_MAX;
-	char name[CONFIG_NAME_MAX], state[16];
-	struct primary_answer a;
-	int id = -1;
+	struct api_primary a;
+	struct api_state_reply st;
+	enum api_primary_kind kind;
 
+	(void)sel;
 	memcpy(body, in.p, len);
 	body[len] = '\0';
 	memset(&a, 0x55, sizeof(a));
-	if (peers_parse_primary(body, len, &a) == NULL) {
-		FUZZ_CHECK(fuzz_terminated(a.name, sizeof(a.name)));
-		FUZZ_CHECK(fuzz_terminated(a.by_name, sizeof(a.by_name)));
+	kind = api_parse_primary(body, len, &a);
+	FUZZ_CHECK(fuzz_terminated(a.name, sizeof(a.name)));
+	FUZZ_CHECK(fuzz_terminated(a.by_name, sizeof(a.by_name)));
+	FUZZ_CHECK(fuzz_terminated(a.reason, sizeof(a.reason)));
+	if (kind == API_PRIMARY_NAMES) {
 		FUZZ_CHECK(a.name[0] != '\0' && a.by_name[0] != '\0');
 		FUZZ_CHECK(a.id > 0 && a.by_id > 0);
 		FUZZ_CHECK(memmem(body, len, "Primary", 7) != NULL);
 	} else {
+		FUZZ_CHECK(kind == API_PRIMARY_NONE || kind == API_PRIMARY_MALFORMED);
 		FUZZ_CHECK(a.name[0] == '\0' && a.by_name[0] == '\0' && a.id == 0 && a.by_id == 0);
+		FUZZ_CHECK(a.error != NULL);
+		FUZZ_CHECK(kind != API_PRIMARY_NONE || memmem(body, len, "null", 4) != NULL);
 	}
-	memset(name, 0x55, sizeof(name));
-	if (peers_parse_state(body, len, state, (sel & 0x40) ? 1 + (sel & 0x07) : sizeof(state),
-	                      name, nsize, &id)) {
-		FUZZ_CHECK(fuzz_terminated(name, nsize));
-		FUZZ_CHECK(id > 0);
-		FUZZ_CHECK(strcmp(state, "Primary") == 0 || strcmp(state, "Standby") == 0 ||
-		           strcmp(state, "Down") == 0 || strcmp(state, "Unknown") == 0);
+	memset(&st, 0x55, sizeof(st));
+	if (api_parse_state(body, len, &st)) {
+		FUZZ_CHECK(fuzz_terminated(st.name, sizeof(st.name)));
+		FUZZ_CHECK(st.name[0] != '\0' && st.id > 0);
+		FUZZ_CHECK(st.verdict == VERDICT_PRIMARY || st.verdict == VERDICT_STANDBY ||
+		           st.verdict == VERDICT_DOWN || st.verdict == VERDICT_UNKNOWN);
+	} else {
+		FUZZ_CHECK(st.name[0] == '\0' && st.id == 0 && !st.voted);
 	}
 	return 0;
 }

@@ -1,15 +1,15 @@
+/* http: a bounded HTTP/1.x request parser, the response framing, and the route table that
+ * sends each path to its body builder in api.c. */
 #include "http.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "consensus.h"
+#include "api.h"
 #include "metrics.h"
-#include "topology.h"
 
 #define HTTP_ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
 #define HTTP_JSON "application/json"
@@ -281,358 +281,24 @@ bool http_format_response(struct buf *out, int code, const char *content_type,
 	return head_only || body_len == 0 || buf_append(out, body, body_len);
 }
 
-/* A JSON string that never fails on bad UTF-8 (names and libpq errors are bytes):
- * invalid bytes become '?'. */
-static json_t *jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	char *copy;
-
-	if (j)
-		return j;
-	copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-/* A string, or null when empty. */
-static json_t *jstr_or_null(const char *s)
-{
-	return s && *s ? jstr(s) : json_null();
-}
-
-/* Sets key to value; a NULL value (allocation failure) marks the object failed. */
-static void jset(json_t *obj, const char *key, json_t *value, bool *ok)
-{
-	if (!value || json_object_set_new(obj, key, value) != 0)
-		*ok = false;
-}
-
-/* Dumps j (consumed) into out. */
-static bool json_emit(json_t *j, bool ok, struct buf *out)
-{
-	char *text = ok && j ? json_dumps(j, JSON_COMPACT) : NULL;
-	bool done = text && buf_append(out, text, strlen(text));
-
-	free(text);
-	json_decref(j);
-	return done;
-}
-
-static bool json_error(struct buf *out, const char *msg)
-{
-	return buf_printf(out, "{\"error\":\"%s\"}", msg);
-}
-
-struct route_ctx {
-	const struct snapshot *s;
-	const struct config *cfg;
-	int64_t now_ms;
-	enum verdict v;                    /* state_verdict at now_ms */
-};
-
-static int64_t snapshot_age(const struct route_ctx *x)
-{
-	return x->s->made_ms ? x->now_ms - x->s->made_ms : -1;
-}
-
-/* The reason a request sees: the snapshot's, or why it is stale. */
-static const char *visible_reason(const struct route_ctx *x, char *buf, size_t size)
-{
-	if (x->v == VERDICT_UNKNOWN && x->s->c.verdict != VERDICT_UNKNOWN) {
-		snprintf(buf, size, "stale: last refresh %lld ms ago (was %s: %s)",
-			 (long long)snapshot_age(x), consensus_verdict_name(x->s->c.verdict),
-			 x->s->c.reason);
-		return buf;
-	}
-	return x->s->c.reason;
-}
-
-/* /state is what haproxy and the peers poll, up to tens of thousands of times a second,
- * and between two refreshes only age_ms changes: the body up to it is built with jansson
- * once per (verdict, snapshot fields) and kept, keyed on the fields themselves so that no
- * snapshot (reused memory, tests) can get another's text. */
-static struct {
-	bool valid;
-	enum verdict v;
-	int self_id, votes, quorum, timeline;
-	char self_name[CONFIG_NAME_MAX];
-	char reason[sizeof(((struct consensus_result *)0)->reason)];
-	char head[1024];                   /* the JSON object without age_ms and '}' */
-	size_t head_len;
-} state_cache;
-
-static bool state_cache_hit(const struct route_ctx *x)
-{
-	const struct snapshot *s = x->s;
-
-	return state_cache.valid && state_cache.v == x->v && state_cache.self_id == s->self_id &&
-	       state_cache.votes == s->c.votes && state_cache.quorum == s->c.quorum &&
-	       state_cache.timeline == s->timeline &&
-	       strcmp(state_cache.self_name, s->self_name) == 0 &&
-	       strcmp(state_cache.reason, s->c.reason) == 0;
-}
-
-/* Remembers text (jansson's whole object, age_ms last) without its age_ms member. */
-static void state_cache_store(const struct route_ctx *x, const char *text, size_t len)
-{
-	static const char age_key[] = ",\"age_ms\":";
-	const char *age = NULL;
-
-	state_cache.valid = false;
-	for (const char *p = text; (p = strstr(p, age_key)); p++)
-		age = p;
-	if (!age || (size_t)(age - text) >= sizeof(state_cache.head) || len == 0)
-		return;
-	memcpy(state_cache.head, text, (size_t)(age - text));
-	state_cache.head_len = (size_t)(age - text);
-	state_cache.v = x->v;
-	state_cache.self_id = x->s->self_id;
-	state_cache.votes = x->s->c.votes;
-	state_cache.quorum = x->s->c.quorum;
-	state_cache.timeline = x->s->timeline;
-	snprintf(state_cache.self_name, sizeof(state_cache.self_name), "%s", x->s->self_name);
-	snprintf(state_cache.reason, sizeof(state_cache.reason), "%s", x->s->c.reason);
-	state_cache.valid = true;
-}
-
-static int route_state(const struct route_ctx *x, struct buf *body)
-{
-	char why[512];
-	json_t *j;
-	bool ok, stale = x->v == VERDICT_UNKNOWN && x->s->c.verdict != VERDICT_UNKNOWN;
-	int64_t age = snapshot_age(x);
-	size_t start = body->len;
-
-	/* A stale reason carries the age, so it is built every time (rare: DB refresh failing). */
-	if (!stale && state_cache_hit(x)) {
-		bool done = buf_append(body, state_cache.head, state_cache.head_len) &&
-			    (age >= 0 ? buf_printf(body, ",\"age_ms\":%lld}", (long long)age)
-				      : buf_printf(body, ",\"age_ms\":null}"));
-		return done ? consensus_verdict_http_code(x->v) : 500;
-	}
-	j = json_object();
-	ok = j != NULL;
-	if (j) {
-		jset(j, "state", json_string(consensus_verdict_name(x->v)), &ok);
-		jset(j, "node_id", json_integer(x->s->self_id), &ok);
-		jset(j, "node_name", jstr_or_null(x->s->self_name), &ok);
-		jset(j, "reason", jstr(visible_reason(x, why, sizeof(why))), &ok);
-		jset(j, "votes", json_integer(x->s->c.votes), &ok);
-		jset(j, "quorum", json_integer(x->s->c.quorum), &ok);
-		jset(j, "timeline", json_integer(x->s->timeline), &ok);
-		jset(j, "age_ms", age >= 0 ? json_integer(age) : json_null(), &ok);
-	}
-	if (!json_emit(j, ok, body))
-		return 500;
-	if (stale)
-		state_cache.valid = false;
-	else
-		state_cache_store(x, body->data + start, body->len - start);
-	return consensus_verdict_http_code(x->v);
-}
-
-static int route_primary(const struct route_ctx *x, struct buf *body)
-{
-	const struct snapshot *s = x->s;
-	char why[300];
-	json_t *j = json_object();
-	bool ok = j != NULL, stale = x->now_ms - s->made_ms > (int64_t)x->cfg->stale_after_ms;
-	int code = 503;
-
-	/* Peers vote with this answer: only a fresh view of a reachable database counts. */
-	if (!s->made_ms)
-		snprintf(why, sizeof(why), "%s", s->c.reason);
-	else if (stale)
-		snprintf(why, sizeof(why), "stale: last refresh %lld ms ago",
-			 (long long)snapshot_age(x));
-	else if (!s->db_up)
-		snprintf(why, sizeof(why), "%s", s->c.reason);
-	else if (s->c.primary_id <= 0 || !s->primary_name[0])
-		snprintf(why, sizeof(why), "no single active primary in the local view");
-	else if (s->self_id <= 0 || !s->self_name[0])
-		snprintf(why, sizeof(why), "own node id and name unknown");
-	else
-		code = 200;
-	if (j && code == 200) {
-		jset(j, "Primary", jstr(s->primary_name), &ok);
-		jset(j, "node_id", json_integer(s->c.primary_id), &ok);
-	} else if (j) {
-		jset(j, "Primary", json_null(), &ok);
-		jset(j, "reason", jstr(why), &ok);
-	}
-	/* who answers: a vote counts only from the node its URL was meant to reach */
-	if (j) {
-		jset(j, "answered_by", jstr_or_null(s->self_name), &ok);
-		jset(j, "answered_by_id", s->self_id > 0 ? json_integer(s->self_id) : json_null(), &ok);
-	}
-	return json_emit(j, ok, body) ? code : 500;
-}
-
-static int route_replica(const struct route_ctx *x, struct buf *body)
-{
-	const struct snapshot *s = x->s;
-	char why[512];
-	const char *reason = why;
-	json_t *j = json_object();
-	bool ok = j != NULL, up = false;
-	int weight = 0;
-
-	if (x->v == VERDICT_STANDBY) {
-		weight = state_replica_weight(s, x->cfg, x->now_ms);
-		up = weight > 0;
-		if (up && s->lag_known)
-			snprintf(why, sizeof(why), "standby, replay lag %lld ms",
-				 (long long)s->lag_ms);
-		else if (up)
-			snprintf(why, sizeof(why), "standby, replay lag unknown");
-		else
-			snprintf(why, sizeof(why), "replay lag over max_lag for lag_grace");
-	} else if (x->v == VERDICT_PRIMARY) {
-		up = x->cfg->replica_include_primary;
-		weight = up ? 100 : 0;
-		snprintf(why, sizeof(why), up ? "primary (replica_include_primary)" : "primary");
-	} else {
-		reason = visible_reason(x, why, sizeof(why));
-	}
-	if (j) {
-		jset(j, "replica", json_boolean(up), &ok);
-		jset(j, "state", json_string(consensus_verdict_name(x->v)), &ok);
-		jset(j, "weight", json_integer(weight), &ok);
-		jset(j, "lag_ms", s->lag_known ? json_integer(s->lag_ms) : json_null(), &ok);
-		jset(j, "lag_bytes", s->lag_known ? json_integer(s->lag_bytes) : json_null(), &ok);
-		jset(j, "reason", jstr(reason), &ok);
-	}
-	if (!json_emit(j, ok, body))
-		return 500;
-	return up ? 200 : 503;
-}
-
-static int route_health(const struct route_ctx *x, struct buf *body)
-{
-	return buf_printf(body, "{\"status\":\"ok\"}") ? 200 : 500;
-}
-
-static const char *peer_status_name(enum peer_status st)
-{
-	switch (st) {
-	case PEER_UNREACHABLE: return "unreachable";
-	case PEER_BAD_REPLY: return "bad-reply";
-	case PEER_ANSWERED: return "answered";
-	case PEER_UNPOLLED:
-	default: return "unpolled";
-	}
-}
-
-static json_t *cluster_node(const struct node_view *nv, bool *ok)
-{
-	const struct node *n = &nv->node;
-	const struct peer_vote *pv = &nv->vote;
-	json_t *j = json_object(), *vote = json_object();
-
-	if (!j || !vote) {
-		json_decref(j);
-		json_decref(vote);
-		*ok = false;
-		return NULL;
-	}
-	jset(j, "node_id", json_integer(n->id), ok);
-	jset(j, "node_name", jstr(n->name), ok);
-	jset(j, "type", json_string(topology_type_name(n->type)), ok);
-	jset(j, "active", json_boolean(n->active), ok);
-	jset(j, "location", jstr(n->location), ok);
-	jset(j, "upstream_id", n->upstream_id ? json_integer(n->upstream_id) : json_null(), ok);
-	jset(j, "priority", json_integer(n->priority), ok);
-	jset(j, "in_scope", json_boolean(n->in_scope), ok);
-	jset(j, "url", jstr_or_null(n->url), ok);
-	jset(j, "reachable",
-	     pv->status == PEER_UNPOLLED ? json_null()
-					 : json_boolean(pv->status != PEER_UNREACHABLE),
-	     ok);
-	jset(vote, "status", json_string(peer_status_name(pv->status)), ok);
-	jset(vote, "named_id", pv->named_id ? json_integer(pv->named_id) : json_null(), ok);
-	jset(vote, "named_name", jstr_or_null(pv->named_name), ok);
-	jset(vote, "detail", jstr_or_null(pv->detail), ok);
-	jset(j, "vote", vote, ok);
-	jset(j, "reply_ms", nv->reply_ms >= 0 ? json_integer(nv->reply_ms) : json_null(), ok);
-	return j;
-}
-
-static int route_cluster(const struct route_ctx *x, struct buf *body)
-{
-	const struct snapshot *s = x->s;
-	char why[512];
-	json_t *j = json_object(), *self = json_object(), *lag = json_object(),
-	       *nodes = json_array();
-	bool ok = j && self && lag && nodes;
-	int64_t age = snapshot_age(x);
-
-	if (!ok) {
-		json_decref(self);
-		json_decref(lag);
-		json_decref(nodes);
-		json_decref(j);
-		return 500;
-	}
-	jset(self, "node_id", json_integer(s->self_id), &ok);
-	jset(self, "node_name", jstr_or_null(s->self_name), &ok);
-	jset(self, "location", jstr_or_null(s->self_location), &ok);
-	jset(j, "self", self, &ok);
-	jset(j, "verdict", json_string(consensus_verdict_name(x->v)), &ok);
-	jset(j, "reason", jstr(visible_reason(x, why, sizeof(why))), &ok);
-	jset(j, "votes", json_integer(s->c.votes), &ok);
-	jset(j, "quorum", json_integer(s->c.quorum), &ok);
-	jset(j, "voters", json_integer(s->c.voters), &ok);
-	jset(j, "primary_id", s->c.primary_id > 0 ? json_integer(s->c.primary_id) : json_null(),
-	     &ok);
-	jset(j, "primary_name", jstr_or_null(s->primary_name), &ok);
-	jset(j, "db_up", json_boolean(s->db_up), &ok);
-	jset(j, "in_recovery", json_boolean(s->in_recovery), &ok);
-	jset(j, "from_cache", json_boolean(s->from_cache), &ok);
-	jset(j, "timeline", json_integer(s->timeline), &ok);
-	jset(j, "age_ms", age >= 0 ? json_integer(age) : json_null(), &ok);
-	jset(j, "refresh_ms", json_integer(s->refresh_ms), &ok);
-	jset(j, "admin", json_string(state_admin_name(state_admin())), &ok);
-	jset(lag, "known", json_boolean(s->lag_known), &ok);
-	jset(lag, "ms", s->lag_known ? json_integer(s->lag_ms) : json_null(), &ok);
-	jset(lag, "bytes", s->lag_known ? json_integer(s->lag_bytes) : json_null(), &ok);
-	jset(lag, "weight",
-	     s->in_recovery ? json_integer(state_replica_weight(s, x->cfg, x->now_ms))
-			    : json_null(),
-	     &ok);
-	jset(j, "lag", lag, &ok);
-	for (size_t i = 0; i < s->nnodes; i++) {
-		json_t *n = cluster_node(&s->nodes[i], &ok);
-		if (!n || json_array_append_new(nodes, n) != 0)
-			ok = false;
-	}
-	jset(j, "nodes", nodes, &ok);
-	return json_emit(j, ok, body) ? 200 : 500;
-}
-
-static int route_metrics(const struct route_ctx *x, struct buf *body)
+static int route_metrics(const struct api_view *x, struct buf *body)
 {
 	return metrics_format(body, x->cfg, x->now_ms) ? 200 : 500;
 }
 
+/* Which path gets which body; the builder returns the status code. */
 static const struct route {
 	const char *path;
 	enum metrics_endpoint ep;
-	int (*fn)(const struct route_ctx *x, struct buf *body);
+	int (*fn)(const struct api_view *x, struct buf *body); /* NULL: answered later */
 	const char *content_type;
 } routes[] = {
-	{ "/state", EP_STATE, route_state, HTTP_JSON },
-	{ "/primary", EP_PRIMARY, route_primary, HTTP_JSON },
+	{ "/state", EP_STATE, api_state, HTTP_JSON },
+	{ "/primary", EP_PRIMARY, api_primary, HTTP_JSON },
 	{ "/realPrimary", EP_REALPRIMARY, NULL, HTTP_JSON },
-	{ "/replica", EP_REPLICA, route_replica, HTTP_JSON },
-	{ "/health", EP_HEALTH, route_health, HTTP_JSON },
-	{ "/cluster", EP_CLUSTER, route_cluster, HTTP_JSON },
+	{ "/replica", EP_REPLICA, api_replica, HTTP_JSON },
+	{ "/health", EP_HEALTH, api_health, HTTP_JSON },
+	{ "/cluster", EP_CLUSTER, api_cluster, HTTP_JSON },
 	{ "/metrics", EP_METRICS, route_metrics, HTTP_METRICS_TYPE },
 };
 
@@ -658,7 +324,7 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 		  struct buf *out)
 {
 	const struct route *rt = route_find(req->path);
-	struct route_ctx x = { .s = state_current(), .cfg = cfg, .now_ms = now_ms };
+	struct api_view x = { .s = state_current(), .cfg = cfg, .now_ms = now_ms };
 	struct buf body;
 	int code;
 	bool done;
@@ -669,12 +335,12 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 		goto out;
 	}
 	if (req->method == HTTP_OTHER) {
-		done = json_error(&body, "method not allowed") &&
+		done = api_error(&body, "method not allowed") &&
 		       respond(out, req, rt ? rt->ep : EP_OTHER, 405, HTTP_JSON, &body, HTTP_ALLOW);
 		goto out;
 	}
 	if (!rt) {
-		done = json_error(&body, "not found") &&
+		done = api_error(&body, "not found") &&
 		       respond(out, req, EP_OTHER, 404, HTTP_JSON, &body, NULL);
 		goto out;
 	}
@@ -687,7 +353,7 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 	code = rt->fn(&x, &body);
 	if (code == 500) {
 		buf_reset(&body);
-		done = json_error(&body, "internal error") &&
+		done = api_error(&body, "internal error") &&
 		       respond(out, req, rt->ep, 500, HTTP_JSON, &body, NULL);
 	} else {
 		done = respond(out, req, rt->ep, code, rt->content_type, &body, NULL);

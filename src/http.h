@@ -1,5 +1,5 @@
-/* http: a bounded HTTP/1.x request parser (pure, table-tested, fuzzed) and the routes
- * that turn a snapshot into a response. */
+/* http: a bounded HTTP/1.x request parser (pure, table-tested, fuzzed), the response
+ * framing, and the routes: which path gets which body (api.h) and which status code. */
 #ifndef PRIMGR_HTTP_H
 #define PRIMGR_HTTP_H
 

@@ -16,6 +16,7 @@
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "realprimary.h"
 #include "refresh.h"
 #include "server.h"
 #include "state.h"
@@ -118,6 +119,7 @@ static void reload(void)
 	apply_logging(&cfg);
 	server_reconfigure(&cfg);
 	refresh_reconfigure(&cfg);
+	realprimary_reconfigure(&cfg);
 	metrics_note_config(true);
 	log_msg(LOG_NOTICE, "configuration reloaded from %s: %s%s", opt.config_path,
 		changed[0] ? "changed " : "", changed[0] ? changed : "no change");
@@ -280,12 +282,11 @@ int main(int argc, char **argv)
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (!loop)
 		fatal(1, "cannot initialise the event loop");
-	server_set_realprimary(refresh_real_primary, refresh_real_primary_cancel);
-	metrics_set_realprimary(refresh_real_primary);
 	if (!server_start(loop, &cfg, err, sizeof(err)))
 		fatal(1, "%s", err);
 	if (!refresh_start(loop, &cfg, &identity, err, sizeof(err)))
 		fatal(1, "%s", err);
+	realprimary_start(loop, &cfg, &identity);
 
 	ev_signal_init(&sig_term, signal_cb, SIGTERM);
 	ev_signal_init(&sig_int, signal_cb, SIGINT);
@@ -299,6 +300,7 @@ int main(int argc, char **argv)
 	ev_run(loop, 0);
 
 	server_stop();
+	realprimary_stop();
 	refresh_stop();
 	state_shutdown();
 	if (pidfile_written)

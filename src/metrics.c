@@ -1,21 +1,18 @@
+/* metrics: the process-wide counters and the Prometheus text exposition (format 0.0.4),
+ * written when scraped from the snapshot, the counters and realprimary.c's claims. */
 #include "metrics.h"
 
 #include <string.h>
 
 #include "consensus.h"
-#include "refresh.h"
+#include "realprimary.h"
 #include "state.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
 
-struct metrics metrics = { .realprimary_claims = -1 };
-
-/* The scrape's own place in the /realPrimary fan-out's waiter list. */
-static void (*realprimary_start)(struct rp_waiter *w);
-static struct rp_waiter scrape_waiter;
-static int64_t scrape_kick_wall_ms;
+struct metrics metrics;
 
 /* Every code primgr sends; the last slot is "anything else". */
 static const int http_codes[METRICS_HTTP_CODES - 1] = {
@@ -80,12 +77,6 @@ void metrics_observe_refresh(int64_t ms)
 	metrics.refresh_sum_s += (double)ms / 1000.0;
 }
 
-void metrics_set_realprimary_claims(int claims)
-{
-	metrics.realprimary_claims = claims;
-	metrics.realprimary_wall_ms = util_wall_ms();
-}
-
 void metrics_note_config(bool ok)
 {
 	int64_t now = util_wall_ms();
@@ -100,41 +91,6 @@ void metrics_note_config(bool ok)
 	metrics.reload_failed = !ok;
 	if (ok)
 		metrics.config_ok_wall_ms = now;
-}
-
-/* The scrape's waiter is in the fan-out's list (a waiter's next pointer cannot tell: the
- * last waiter of the list has none). */
-static bool scrape_waiting;
-
-static void scrape_done_cb(struct rp_waiter *w, const struct realprimary_result *r)
-{
-	/* the count is recorded by the fan-out itself (metrics_set_realprimary_claims) */
-	(void)w;
-	(void)r;
-	scrape_waiting = false;
-}
-
-void metrics_set_realprimary(void (*start)(struct rp_waiter *w))
-{
-	realprimary_start = start;
-	scrape_waiter.cb = scrape_done_cb;
-}
-
-/* Starts a fan-out for the next scrape when the scrape's waiter is not already waiting for
- * one and the last one is older than refresh_interval. */
-static void scrape_kick(const struct config *cfg)
-{
-	int64_t now = util_wall_ms(), last = metrics.realprimary_wall_ms;
-
-	if (!realprimary_start || scrape_waiting)
-		return;
-	if (scrape_kick_wall_ms > last)
-		last = scrape_kick_wall_ms;
-	if (last && now - last < (int64_t)cfg->refresh_interval_ms)
-		return;
-	scrape_kick_wall_ms = now;
-	scrape_waiting = true; /* before: the fan-out may answer at once */
-	realprimary_start(&scrape_waiter);
 }
 
 /* A label value with Prometheus escaping (backslash, double quote, newline). */
@@ -331,6 +287,8 @@ static bool format_admin(struct buf *out)
 static bool format_cluster(struct buf *out, const struct snapshot *s)
 {
 	int named = named_primaries(s);
+	int64_t claims_wall_ms;
+	int claims = realprimary_claims(&claims_wall_ms);
 	bool ok;
 
 	ok = head(out, "named_primaries", "gauge",
@@ -341,13 +299,11 @@ static bool format_cluster(struct buf *out, const struct snapshot *s)
 			"Nodes claiming to be the primary in the last /realPrimary fan-out: "
 			"Primary, or Unknown with its own vote (a primary database without "
 			"quorum); over 1: split brain.") &&
-	     (metrics.realprimary_claims < 0 ||
-	      buf_printf(out, "primgr_realprimary_claims %d\n", metrics.realprimary_claims));
+	     (claims < 0 || buf_printf(out, "primgr_realprimary_claims %d\n", claims));
 	return ok && head(out, "realprimary_timestamp_seconds", "gauge",
 			  "Wall clock time the last /realPrimary fan-out ended.") &&
-	       (!metrics.realprimary_wall_ms ||
-		buf_printf(out, "primgr_realprimary_timestamp_seconds %.3f\n",
-			   (double)metrics.realprimary_wall_ms / 1000.0));
+	       (!claims_wall_ms || buf_printf(out, "primgr_realprimary_timestamp_seconds %.3f\n",
+					      (double)claims_wall_ms / 1000.0));
 }
 
 static bool format_config(struct buf *out)
@@ -376,7 +332,7 @@ bool metrics_format(struct buf *out, const struct config *cfg, int64_t now_ms)
 	const struct snapshot *s = state_current();
 	enum verdict v = state_verdict(s, now_ms, cfg->stale_after_ms);
 
-	scrape_kick(cfg);
+	realprimary_scrape(cfg->refresh_interval_ms);
 	return format_verdict(out, s, v) &&
 	       gauge(out, "snapshot_age_seconds", "Age of the snapshot requests read.",
 		     s->made_ms ? (double)(now_ms - s->made_ms) / 1000.0 : -1) &&

@@ -27,15 +27,11 @@ struct metrics {
 	uint64_t refresh_bucket[METRICS_REFRESH_BUCKETS + 1];  /* cumulative at write time */
 	double refresh_sum_s;
 	int64_t last_transition_wall_ms;
-	int realprimary_claims;                /* nodes claiming Primary in the last fan-out, -1 = none */
-	int64_t realprimary_wall_ms;           /* when that fan-out ended, 0 none yet */
 	int64_t start_wall_ms;                 /* first metrics_note_config */
 	bool reload_failed;                    /* the last reload's file was refused */
 	int64_t config_ok_wall_ms;             /* last successful load (start or reload) */
 	uint64_t reloads_ok, reloads_failed;
 };
-
-struct rp_waiter;
 
 extern struct metrics metrics;
 
@@ -47,18 +43,10 @@ int metrics_code_at(int index);
 /* Counts one agent reply line by its effective word (maint, drain, up or down). */
 void metrics_count_agent(const char *line);
 void metrics_observe_refresh(int64_t ms);
-/* The count of nodes claiming Primary in the last /realPrimary fan-out (saying Primary, or
- * Unknown with their own vote), and when it ended (refresh.c). */
-void metrics_set_realprimary_claims(int claims);
 /* A configuration load: the first call is the start, later ones SIGHUP reloads. */
 void metrics_note_config(bool ok);
-/* The shared /realPrimary fan-out (refresh_real_primary), or NULL. When set, a scrape
- * starts a fan-out if none runs and the last ended over refresh_interval ago, so that
- * primgr_realprimary_claims stays fresh while Prometheus scrapes, even if nobody else
- * asks /realPrimary (the scrape shows the previous round's count). */
-void metrics_set_realprimary(void (*start)(struct rp_waiter *w));
 /* Appends the exposition of every metric (uses the current snapshot); may start a
- * /realPrimary fan-out (see metrics_set_realprimary). */
+ * /realPrimary fan-out (realprimary_scrape) so that the next scrape's claims are fresh. */
 bool metrics_format(struct buf *out, const struct config *cfg, int64_t now_ms) WUR;
 
 #endif

@@ -5,7 +5,6 @@
 #include "peers.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -431,105 +430,4 @@ CURLcode peers_curl_http_only(CURL *e)
 		rc = curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	return rc;
-}
-
-/* Parses body as one JSON object (no trailing bytes, no NUL, bounded size). */
-static json_t *parse_object(const char *body, size_t len)
-{
-	json_error_t err;
-	json_t *root;
-
-	if (!body || len == 0 || len > PEERS_MAX_BODY)
-		return NULL;
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-	if (root && !json_is_object(root)) {
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
-/* A node name fits when it is 1..size-1 bytes of printable characters (no control
- * bytes that could end up in a log line or a header). */
-static bool copy_name(const json_t *v, char *out, size_t size)
-{
-	const char *s;
-	size_t len;
-
-	if (!json_is_string(v))
-		return false;
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (len == 0 || len >= size || len >= CONFIG_NAME_MAX || strlen(s) != len)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	memcpy(out, s, len + 1);
-	return true;
-}
-
-/* A node id: an integer 1..INT32_MAX. */
-static bool copy_id(const json_t *v, int *out)
-{
-	json_int_t i;
-
-	if (!json_is_integer(v))
-		return false;
-	i = json_integer_value(v);
-	if (i < 1 || i > INT32_MAX)
-		return false;
-	*out = (int)i;
-	return true;
-}
-
-const char *peers_parse_primary(const char *body, size_t len, struct primary_answer *out)
-{
-	json_t *root = parse_object(body, len);
-	const char *err = NULL;
-
-	memset(out, 0, sizeof(*out));
-	if (!root)
-		return "not one JSON object";
-	if (!copy_name(json_object_get(root, "Primary"), out->name, sizeof(out->name)))
-		err = "no valid \"Primary\" name";
-	else if (!copy_id(json_object_get(root, "node_id"), &out->id))
-		err = "no valid \"node_id\"";
-	else if (!copy_name(json_object_get(root, "answered_by"), out->by_name, sizeof(out->by_name)))
-		err = "no valid \"answered_by\" name";
-	else if (!copy_id(json_object_get(root, "answered_by_id"), &out->by_id))
-		err = "no valid \"answered_by_id\"";
-	json_decref(root);
-	if (err)
-		memset(out, 0, sizeof(*out));
-	return err;
-}
-
-bool peers_parse_state(const char *body, size_t len, char *state, size_t ssize, char *name,
-                       size_t nsize, int *id)
-{
-	static const char *const states[] = {"Primary", "Standby", "Down", "Unknown"};
-	json_t *root = parse_object(body, len);
-	json_t *v;
-	bool ok = false;
-
-	if (!root)
-		return false;
-	v = json_object_get(root, "state");
-	if (!json_is_string(v))
-		goto out;
-	for (size_t i = 0; i < ARRAY_SIZE(states); i++) {
-		if (strcmp(json_string_value(v), states[i]) == 0 &&
-		    strlen(states[i]) == json_string_length(v) &&
-		    util_strlcpy(state, states[i], ssize)) {
-			ok = true;
-			break;
-		}
-	}
-	if (ok)
-		ok = copy_name(json_object_get(root, "node_name"), name, nsize) &&
-		     copy_id(json_object_get(root, "node_id"), id);
-out:
-	json_decref(root);
-	return ok;
 }

@@ -1,6 +1,6 @@
 /* peers: HTTP to other primgr instances through one libcurl multi handle inside libev.
- * All peers in parallel, connect and total timeouts, a capped body. Also the pure
- * parsers of their replies (fuzzed). */
+ * All peers in parallel, connect and total timeouts, a capped body. What the bodies say
+ * is api.h's to parse. */
 #ifndef PRIMGR_PEERS_H
 #define PRIMGR_PEERS_H
 
@@ -39,24 +39,5 @@ bool peers_fetch(struct peers *p, const char *const *urls, size_t n, const char 
 /* Limits an easy handle to plain HTTP and HTTPS without redirects: peer URLs come from
  * configuration, repmgr.nodes or a remote /cluster reply. */
 CURLcode peers_curl_http_only(CURL *e);
-
-/* A /primary reply that names a primary, and who gave it. */
-struct primary_answer {
-	char name[CONFIG_NAME_MAX];        /* the primary it names */
-	int id;
-	char by_name[CONFIG_NAME_MAX];     /* the node that answered ("answered_by") */
-	int by_id;
-};
-
-/* Parses a /primary reply {"Primary": "name", "node_id": N, "answered_by": "name",
- * "answered_by_id": N}: NULL with *out filled, else what is wrong with it (a static string).
- * Every key is required: a vote names its node by name and id, and says who cast it, so that
- * a URL that reaches the wrong node (two rows on one URL, a typo in [peers]) casts no vote. */
-const char *peers_parse_primary(const char *body, size_t len, struct primary_answer *out) WUR;
-
-/* Parses a /state reply {"state": "Primary", "node_id": N, "node_name": "name", ...}: true
- * with the state word and the id and name of the node that answered. */
-bool peers_parse_state(const char *body, size_t len, char *state, size_t ssize,
-		       char *name, size_t nsize, int *id) WUR;
 
 #endif

@@ -1,4 +1,4 @@
-/* refresh: the cycle that makes every snapshot, and /realPrimary's shared fan-out.
+/* refresh: the cycle that makes every snapshot, and the node list it keeps.
  *
  * One cycle: pg_probe -> admin state file -> node list (this probe's rows, else the last
  * good list, else the topology cache read at start) -> naming and scope rules -> peers'
@@ -12,17 +12,15 @@
  * permission), the last good list stands in (snapshot.from_cache): the peers' votes are
  * still fresh, so a primary they all name stays Primary.
  *
- * /realPrimary asks every other known node's /state (all locations; witnesses are never
- * Primary and are skipped) through their URLs; this node answers for itself from its own
- * current snapshot (the verdict a request would see now), which avoids a request to
- * itself and works whatever its own URL is. */
+ * realprimary.c reads the node list (refresh_known_nodes) and asks its fan-out through the
+ * same libcurl multi (refresh_peers). */
 #include "refresh.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "consensus.h"
 #include "log.h"
 #include "metrics.h"
@@ -62,14 +60,6 @@ static struct {
 	struct cycle cy;
 	uint64_t seq;
 	int64_t lag_over_since_ms;
-
-	/* /realPrimary */
-	struct rp_waiter *waiters;    /* waiting for the running fan-out */
-	struct rp_waiter *delivering; /* being answered now */
-	bool rp_running;
-	struct node *rp_nodes; /* nodes asked, parallel to the replies */
-	size_t rp_n;
-	ev_timer rp_kick; /* answers from the loop when the fan-out failed */
 } R;
 
 /* Same row (the fields repmgr.nodes holds; url and in_scope are derived from config). */
@@ -99,7 +89,7 @@ static const char *self_location(const struct node *nodes, size_t n)
 }
 
 /* A copy of the last good list with the current naming and scope rules applied. */
-static struct node *working_list(size_t *n)
+struct node *refresh_known_nodes(size_t *n)
 {
 	struct node *w;
 
@@ -269,42 +259,31 @@ static void cycle_end(void)
 	R.running = false;
 }
 
-/* A 503 {"Primary":null,"reason":"..."}: the peer answered that its view names no primary
- * (its database is down, or its view is stale or has no single active primary). Not a
- * vote, but not a faulty peer either: the operator reads "names no primary" and why. */
-static bool reply_names_none(const struct peer_reply *r, char *detail, size_t size)
-{
-	json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
-	bool none = json_is_object(root) && json_is_null(json_object_get(root, "Primary"));
-	const char *why = json_string_value(json_object_get(root, "reason"));
-
-	if (none)
-		util_copy_cut(detail, why ? why : "", size);
-	json_decref(root);
-	return none;
-}
-
-/* What one peer's /primary reply means as a vote. */
+/* What one peer's /primary reply means as a vote. A 503 that names no primary (the peer's
+ * database is down, or its view is stale or has no single active primary) is an answer
+ * without a vote: the operator reads "names no primary" and why. */
 static void vote_from_reply(const struct peer_reply *r, struct peer_vote *v)
 {
+	struct api_primary a;
+	enum api_primary_kind kind;
+
 	memset(v, 0, sizeof(*v));
 	if (!r->transferred) {
 		v->status = PEER_UNREACHABLE;
 		util_copy_cut(v->detail, r->error, sizeof(v->detail));
-	} else if (r->http_code == 503 && reply_names_none(r, v->detail, sizeof(v->detail))) {
+		return;
+	}
+	kind = api_parse_primary(r->body, r->body_len, &a);
+	if (r->http_code == 503 && kind == API_PRIMARY_NONE) {
 		v->status = PEER_ANSWERED;
+		util_copy_cut(v->detail, a.reason, sizeof(v->detail));
 	} else if (r->http_code != 200) {
 		v->status = PEER_BAD_REPLY;
 		snprintf(v->detail, sizeof(v->detail), "HTTP %ld", r->http_code);
+	} else if (kind != API_PRIMARY_NAMES) {
+		v->status = PEER_BAD_REPLY;
+		snprintf(v->detail, sizeof(v->detail), "malformed /primary reply: %s", a.error);
 	} else {
-		struct primary_answer a;
-		const char *bad = peers_parse_primary(r->body, r->body_len, &a);
-
-		if (bad) {
-			v->status = PEER_BAD_REPLY;
-			snprintf(v->detail, sizeof(v->detail), "malformed /primary reply: %s", bad);
-			return;
-		}
 		v->status = PEER_ANSWERED;
 		v->named_id = a.id;
 		util_copy_cut(v->named_name, a.name, sizeof(v->named_name));
@@ -386,7 +365,7 @@ static void cycle_probe_cb(struct pg_probe *p, void *arg)
 	/* Rows that were read but make no sense are no outage: the old list must not stand in
 	 * for them (the verdict says why instead). */
 	if (!cy->probe.nodes_invalid)
-		cy->nodes = working_list(&cy->nnodes);
+		cy->nodes = refresh_known_nodes(&cy->nnodes);
 	if (cy->nnodes > 0) {
 		cy->votes = calloc(cy->nnodes, sizeof(*cy->votes));
 		if (!cy->votes) {
@@ -420,218 +399,6 @@ static void refresh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_msg(LOG_DEBUG, "refresh: database probe still running, tick skipped");
 		R.running = false;
 	}
-}
-
-/* ---- /realPrimary ---- */
-
-static void rp_list_remove(struct rp_waiter **head, struct rp_waiter *w)
-{
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		*head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->next = w->prev = NULL;
-}
-
-/* Answers every waiter of the fan-out that just ended. Waiters arriving from inside a
- * callback start a new fan-out. */
-static void rp_answer(int code, const char *body)
-{
-	struct realprimary_result res = {.code = code, .body = body};
-
-	R.delivering = R.waiters;
-	R.waiters = NULL;
-	R.rp_running = false;
-	while (R.delivering) {
-		struct rp_waiter *w = R.delivering;
-
-		rp_list_remove(&R.delivering, w);
-		w->cb(w, &res);
-	}
-}
-
-static void rp_start(void);
-
-struct rp_claim {
-	char name[CONFIG_NAME_MAX];
-	int id;
-};
-
-/* A /state reply of Unknown with at least one vote: its database runs as the primary its own
- * repmgr view names (consensus counts votes only then) but it lacks the quorum, as an old
- * primary started again after a failover. It claims the role without getting it. */
-static bool rp_unknown_claim(const char *body, size_t len)
-{
-	json_t *root = json_loadb(body, len, 0, NULL);
-	json_t *votes = json_object_get(root, "votes");
-	bool claim = json_is_integer(votes) && json_integer_value(votes) > 0;
-
-	json_decref(root);
-	return claim;
-}
-
-static void rp_finish(const struct peer_reply *replies, size_t n, bool failed)
-{
-	const struct snapshot *snap = state_current();
-	struct rp_claim *claims = calloc(R.rp_n + 1, sizeof(*claims));
-	size_t nclaims = 0, nsilent = 0, ncontenders = 0;
-	enum verdict self;
-	json_t *root = NULL, *cand = NULL, *silent = NULL;
-	char *body = NULL, reason[160];
-	int code = 503;
-
-	if (!claims)
-		goto out;
-	/* self, from the verdict a request would see now */
-	self = state_verdict(snap, util_now_ms(), R.cfg.stale_after_ms);
-	if (self == VERDICT_PRIMARY) {
-		util_copy_cut(claims[0].name, R.id.node_name, sizeof(claims[0].name));
-		claims[0].id = R.id.node_id;
-		nclaims = 1;
-	} else if (self == VERDICT_UNKNOWN && snap->c.votes > 0) {
-		ncontenders++;
-	}
-	silent = json_array();
-	for (size_t i = 0; i < R.rp_n; i++) {
-		const struct peer_reply *r = i < n ? &replies[i] : NULL;
-		char st[16], name[CONFIG_NAME_MAX];
-		int id = 0;
-
-		/* a reply from another node than the one asked (two rows on one URL) is no answer */
-		if (failed || !r || !r->transferred ||
-		    !peers_parse_state(r->body, r->body_len, st, sizeof(st), name, sizeof(name), &id) ||
-		    id != R.rp_nodes[i].id || strcmp(name, R.rp_nodes[i].name) != 0) {
-			nsilent++;
-			if (silent && (failed || !r || !r->transferred))
-				json_array_append_new(silent, json_string(R.rp_nodes[i].name));
-			continue;
-		}
-		if (strcmp(st, "Unknown") == 0 && rp_unknown_claim(r->body, r->body_len))
-			ncontenders++;
-		if (r->http_code != 200 || strcmp(st, "Primary") != 0)
-			continue;
-		/* named as this node knows it: the URL asked belongs to that row */
-		util_copy_cut(claims[nclaims].name, R.rp_nodes[i].name, sizeof(claims[0].name));
-		claims[nclaims++].id = R.rp_nodes[i].id;
-	}
-	metrics_set_realprimary_claims((int)(nclaims + ncontenders));
-
-	if (nclaims == 1) {
-		code = 200;
-		root =
-		    json_pack("{s:s, s:i}", "realPrimary", claims[0].name, "node_id", claims[0].id);
-	} else {
-		size_t off = 0;
-
-		if (nclaims == 0)
-			(void)!util_appendf(reason, sizeof(reason), &off, "no node says Primary");
-		else
-			(void)!util_appendf(reason, sizeof(reason), &off, "%zu nodes say Primary",
-			                    nclaims);
-		if (failed)
-			(void)!util_appendf(reason, sizeof(reason), &off,
-			                    " (the requests to %zu nodes could not start)", R.rp_n);
-		else if (nsilent)
-			(void)!util_appendf(reason, sizeof(reason), &off,
-			                    " (%zu of %zu nodes gave no state)", nsilent,
-			                    R.rp_n + 1);
-		cand = json_array();
-		for (size_t i = 0; cand && i < nclaims; i++)
-			json_array_append_new(cand, json_string(claims[i].name));
-		/* "o" takes the references, also when packing fails */
-		root = json_pack("{s:n, s:o, s:s, s:o}", "realPrimary", "candidates", cand,
-		                 "reason", reason, "unreachable", silent);
-		silent = NULL;
-	}
-	if (root)
-		body = json_dumps(root, JSON_COMPACT);
-out:
-	json_decref(silent);
-	json_decref(root);
-	free(claims);
-	free(R.rp_nodes);
-	R.rp_nodes = NULL;
-	R.rp_n = 0;
-	if (!body)
-		code = 503;
-	rp_answer(code, body ? body
-	                     : "{\"realPrimary\":null,\"candidates\":[],"
-	                       "\"reason\":\"out of memory\"}");
-	free(body);
-	if (R.waiters && !R.rp_running)
-		rp_start();
-}
-
-static void rp_peers_cb(struct peer_reply *replies, size_t n, void *arg)
-{
-	(void)arg;
-	rp_finish(replies, n, false);
-}
-
-static void rp_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)w;
-	(void)revents;
-	rp_finish(NULL, 0, true);
-}
-
-/* Starts a fan-out of /state to every known node but self. With nobody to ask the
- * batch is empty and still completes from the loop. */
-static void rp_start(void)
-{
-	struct node *all;
-	size_t n, k = 0;
-	const char **urls;
-
-	R.rp_running = true;
-	all = working_list(&n);
-	urls = calloc(n ? n : 1, sizeof(*urls));
-	R.rp_nodes = calloc(n ? n : 1, sizeof(*R.rp_nodes));
-	if (!urls || !R.rp_nodes || (n && !all))
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		if (all[i].id == R.id.node_id || !all[i].url[0] || all[i].type == NODE_WITNESS)
-			continue;
-		R.rp_nodes[k] = all[i];
-		urls[k] = R.rp_nodes[k].url;
-		k++;
-	}
-	R.rp_n = k;
-	if (!peers_fetch(R.peers, urls, k, "/state", rp_peers_cb, NULL))
-		goto fail;
-	free(urls);
-	free(all);
-	return;
-fail:
-	free(urls);
-	free(all);
-	ev_timer_set(&R.rp_kick, 0.0, 0.0);
-	ev_timer_start(R.loop, &R.rp_kick);
-}
-
-void refresh_real_primary(struct rp_waiter *w)
-{
-	w->prev = NULL;
-	w->next = R.waiters;
-	if (R.waiters)
-		R.waiters->prev = w;
-	R.waiters = w;
-	if (!R.rp_running)
-		rp_start();
-}
-
-void refresh_real_primary_cancel(struct rp_waiter *w)
-{
-	/* a waiter in no list (answered, or dropped at stop) has prev NULL and heads none */
-	if (R.waiters == w)
-		rp_list_remove(&R.waiters, w);
-	else if (R.delivering == w)
-		rp_list_remove(&R.delivering, w);
-	else if (w->prev)
-		rp_list_remove(&R.waiters, w); /* not a head: the list is not touched */
 }
 
 /* ---- start, reload, stop ---- */
@@ -684,7 +451,6 @@ bool refresh_start(struct ev_loop *loop, const struct config *cfg, const struct 
 		goto fail;
 	}
 	load_cache();
-	ev_init(&R.rp_kick, rp_kick_cb);
 	/* the first cycle at once, then every refresh_interval */
 	ev_timer_init(&R.timer, refresh_timer_cb, 0.0, cfg->refresh_interval_ms / 1000.0);
 	ev_timer_start(loop, &R.timer);
@@ -715,27 +481,23 @@ void refresh_reconfigure(const struct config *cfg)
 	}
 }
 
+struct peers *refresh_peers(void)
+{
+	return R.started ? R.peers : NULL;
+}
+
 void refresh_stop(void)
 {
-	struct rp_waiter *w;
-
 	if (!R.started)
 		return;
 	ev_timer_stop(R.loop, &R.timer);
-	ev_timer_stop(R.loop, &R.rp_kick);
-	/* neither calls back once freed */
+	/* neither calls back once freed (nor does /realPrimary's fan-out on R.peers) */
 	pg_free(R.pg);
 	peers_free(R.peers);
-	/* waiters are dropped unanswered: their connections close with the server */
-	while ((w = R.waiters))
-		rp_list_remove(&R.waiters, w);
-	while ((w = R.delivering))
-		rp_list_remove(&R.delivering, w);
 	free(R.cy.nodes);
 	free(R.cy.votes);
 	free(R.cy.polled);
 	free(R.cy.probe.nodes);
-	free(R.rp_nodes);
 	free(R.nodes);
 	memset(&R, 0, sizeof(R));
 }

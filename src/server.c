@@ -1,3 +1,6 @@
+/* server: listeners, accept, one struct conn per client with its state machine and timeout
+ * timer, and the connection cap. Answers agent checks (agent.c) and HTTP (http.c) from the
+ * snapshot; /realPrimary waits for realprimary.c. */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -15,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "realprimary.h"
 #include "state.h"
 
 #define SERVER_BACKLOG 4096
@@ -61,8 +65,7 @@ struct conn {
 	bool drained;                      /* the last recv emptied the socket's queue */
 	bool quiet;                        /* nothing unread and nothing more expected */
 	bool probe_quiet;                  /* fixed-role agent check: peek before closing */
-	bool rp_pending;
-	struct rp_waiter rp;
+	struct rp_waiter rp;               /* waiting for /realPrimary (realprimary_waiting) */
 };
 
 static struct {
@@ -72,8 +75,6 @@ static struct {
 	struct conn *conns;
 	ev_timer accept_pause;
 	bool accept_error_logged;
-	void (*rp_start)(struct rp_waiter *);
-	void (*rp_cancel)(struct rp_waiter *);
 } srv;
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -86,8 +87,7 @@ static void conn_close(struct conn *c)
 {
 	ev_io_stop(srv.loop, &c->io);
 	ev_timer_stop(srv.loop, &c->timer);
-	if (c->rp_pending && srv.rp_cancel)
-		srv.rp_cancel(&c->rp);
+	realprimary_cancel(&c->rp);
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -304,7 +304,6 @@ static void conn_rp_cb(struct rp_waiter *w, const struct realprimary_result *r)
 {
 	struct conn *c = container_of(w, struct conn, rp);
 
-	c->rp_pending = false;
 	if (!conn_queue_realprimary(c, r->code, r->body ? r->body : "{}")) {
 		conn_close(c);
 		return;
@@ -315,45 +314,24 @@ static void conn_rp_cb(struct rp_waiter *w, const struct realprimary_result *r)
 		ev_feed_event(srv.loop, &c->io, EV_CUSTOM);
 }
 
+/* client_timeout ran out first: a 503 without the fan-out's answer, and close. */
 static void conn_rp_timeout(struct conn *c)
 {
-	static const char body[] =
-		"{\"realPrimary\":null,\"candidates\":[],\"reason\":\"timed out waiting for the "
-		"nodes' /state\"}";
-
-	if (c->rp_pending && srv.rp_cancel)
-		srv.rp_cancel(&c->rp);
-	c->rp_pending = false;
 	c->keep_alive = false;
 	metrics.conns_timed_out++;
-	if (!conn_queue_realprimary(c, 503, body)) {
-		conn_close(c);
-		return;
-	}
-	conn_write(c);
+	realprimary_give_up(&c->rp); /* answers through conn_rp_cb */
 }
 
-/* Starts the /realPrimary wait; c must not be touched afterwards (the hook may answer
- * at once). */
+/* Starts the /realPrimary wait; c must not be touched afterwards (the answer may come at
+ * once). */
 static void conn_wait_realprimary(struct conn *c)
 {
-	static const char body[] = "{\"realPrimary\":null,\"candidates\":[],\"reason\":\"no "
-				   "/realPrimary fan-out in this process\"}";
-
-	if (!srv.rp_start) {
-		if (!conn_queue_realprimary(c, 503, body))
-			conn_close(c);
-		else if (conn_write(c))
-			ev_feed_event(srv.loop, &c->io, EV_CUSTOM);
-		return;
-	}
 	c->state = CONN_HTTP_WAIT_REALPRIMARY;
 	/* Keep reading: a reset client is noticed (and its waiter cancelled) at once. */
 	conn_io(c, EV_READ);
 	conn_timer(c, srv.cfg->client_timeout_ms);
 	c->rp.cb = conn_rp_cb;
-	c->rp_pending = true;
-	srv.rp_start(&c->rp);
+	realprimary_wait(&c->rp);
 }
 
 /* Answers every whole request in the buffer, one at a time. */
@@ -812,12 +790,6 @@ void server_stop(void)
 		conn_close(srv.conns);
 	free(srv.cfg);
 	srv.cfg = NULL;
-}
-
-void server_set_realprimary(void (*start)(struct rp_waiter *), void (*cancel)(struct rp_waiter *))
-{
-	srv.rp_start = start;
-	srv.rp_cancel = cancel;
 }
 
 uint16_t server_local_port(bool agent, int index)

@@ -7,18 +7,12 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "refresh.h"   /* struct rp_waiter only: server.c does not call refresh.c */
 
 bool server_start(struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen) WUR;
 /* Applies reloadable keys (timeouts, cap); listeners need a restart. */
 void server_reconfigure(const struct config *cfg);
 /* Closes listeners and every connection. */
 void server_stop(void);
-
-/* /realPrimary's shared fan-out, set by main (refresh_real_primary and
- * refresh_real_primary_cancel); without it /realPrimary answers 503. Kept as hooks so
- * that the server links without refresh.c. */
-void server_set_realprimary(void (*start)(struct rp_waiter *), void (*cancel)(struct rp_waiter *));
 
 /* The port the index-th [http] listen (agent false) or [agent] listen (agent true) entry
  * is bound to (its first socket), 0 if none: a configured port 0 lets the kernel pick

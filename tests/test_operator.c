@@ -11,7 +11,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "metrics.h"
-#include "refresh.h"
+#include "realprimary.h"
 #include "state.h"
 #include "t.h"
 
@@ -172,24 +172,16 @@ static bool lint_exposition(const char *text, char *why, size_t size)
 }
 
 static int fake_kicks;
-static struct rp_waiter *fake_waiter;
 
-static void fake_realprimary(struct rp_waiter *w)
+/* realprimary.c's fan-out, faked: it starts here and ends with fake_finish. */
+static void fake_realprimary(void)
 {
 	fake_kicks++;
-	fake_waiter = w;
-	w->next = w->prev = w;     /* linked, as refresh_real_primary would */
 }
 
 static void fake_finish(int claims)
 {
-	struct realprimary_result r = { .code = claims == 1 ? 200 : 503, .body = "{}" };
-	struct rp_waiter *w = fake_waiter;
-
-	metrics_set_realprimary_claims(claims);
-	w->next = w->prev = NULL;
-	fake_waiter = NULL;
-	w->cb(w, &r);
+	realprimary_deliver(claims == 1 ? 200 : 503, "{}", claims);
 }
 
 static void test_metrics(void)
@@ -240,7 +232,7 @@ static void test_metrics(void)
 	/* /realPrimary claims: none before a fan-out, then the count and its time */
 	T_OK(strstr(m, "# TYPE primgr_realprimary_claims gauge\n# HELP") != NULL,
 	     "realprimary_claims: no sample before any fan-out");
-	metrics_set_realprimary_claims(2);
+	fake_finish(2);
 	m = format_metrics(&cfg, NOW + 2200);
 	T_OK(strstr(m, "primgr_realprimary_claims 2\n") != NULL, "realprimary_claims 2");
 	T_OK(strstr(m, "primgr_realprimary_timestamp_seconds 1") != NULL,
@@ -248,7 +240,7 @@ static void test_metrics(void)
 
 	/* a scrape keeps the claims fresh: one fan-out at a time, at most one per interval */
 	cfg.refresh_interval_ms = 0;
-	metrics_set_realprimary(fake_realprimary);
+	realprimary_fake(fake_realprimary);
 	format_metrics(&cfg, NOW + 3000);
 	T_EQ_INT(fake_kicks, 1, "a scrape starts a /realPrimary fan-out");
 	format_metrics(&cfg, NOW + 3001);
@@ -261,7 +253,7 @@ static void test_metrics(void)
 	cfg.refresh_interval_ms = 3600000;
 	format_metrics(&cfg, NOW + 3003);
 	T_EQ_INT(fake_kicks, 2, "none within refresh_interval of the last");
-	metrics_set_realprimary(NULL);
+	realprimary_fake(NULL);
 
 	/* reloads */
 	m = format_metrics(&cfg, NOW);

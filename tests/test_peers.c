@@ -1,4 +1,4 @@
-/* peers: the reply parsers (tables) and real transfers against tiny servers forked by the
+/* peers: api.c's parsers of the peers' replies (tables) and real transfers against tiny servers forked by the
  * test on 127.0.0.1: a good one, a black hole, a 10 MB sender, a drip feeder and a closed
  * port. */
 #include <arpa/inet.h>
@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "peers.h"
 #include "t.h"
 #include "util.h"
@@ -95,9 +96,10 @@ static void test_parse_primary(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct primary_case *c = &cases[i];
-		struct primary_answer a;
+		struct api_primary a;
 		size_t len = c->len ? c->len : strlen(c->body);
-		const char *err = peers_parse_primary(c->body, len, &a);
+		enum api_primary_kind kind = api_parse_primary(c->body, len, &a);
+		const char *err = kind == API_PRIMARY_NAMES ? NULL : a.error;
 
 		snprintf(msg, sizeof(msg), "parse_primary: %s", c->name);
 		T_EQ_STR(err ? err : "(parses)", c->err ? c->err : "(parses)", msg);
@@ -116,27 +118,64 @@ static void test_parse_primary(void)
 	{
 		size_t n = 3000;
 		char *deep = malloc(2 * n + 1);
-		struct primary_answer a;
+		struct api_primary a;
 
 		memset(deep, '[', n);
 		memset(deep + n, ']', n);
 		deep[2 * n] = '\0';
-		T_OK(peers_parse_primary(deep, 2 * n, &a) != NULL,
+		T_OK(api_parse_primary(deep, 2 * n, &a) == API_PRIMARY_MALFORMED,
 		     "parse_primary: 3000 nested arrays rejected");
 		free(deep);
 	}
 	{
 		size_t n = 1 << 20;
 		char *huge = malloc(n + 64);
-		struct primary_answer a;
+		struct api_primary a;
 		size_t off = 0;
 
 		off += (size_t)sprintf(huge, "{\"Primary\":\"");
 		memset(huge + off, 'a', n);
 		off += n;
 		off += (size_t)sprintf(huge + off, "\"}");
-		T_OK(peers_parse_primary(huge, off, &a) != NULL, "parse_primary: 1 MB body rejected");
+		T_OK(api_parse_primary(huge, off, &a) == API_PRIMARY_MALFORMED,
+		     "parse_primary: 1 MB body rejected");
 		free(huge);
+	}
+}
+
+/* The three answers of a /primary reply: a vote, no primary (with the peer's reason), or
+ * malformed. The JSON rules are the same for all three. */
+static void test_parse_primary_kind(void)
+{
+	static const struct {
+		const char *name, *body;
+		enum api_primary_kind want;
+		const char *reason;
+	} cases[] = {
+	    {"a vote", "{\"Primary\":\"node1\",\"node_id\":1" BY, API_PRIMARY_NAMES, ""},
+	    {"names none", "{\"Primary\":null,\"reason\":\"db down\"}", API_PRIMARY_NONE, "db down"},
+	    {"names none, who answered", "{\"Primary\":null,\"reason\":\"stale\"" BY,
+	     API_PRIMARY_NONE, "stale"},
+	    {"names none, no reason", "{\"Primary\":null}", API_PRIMARY_NONE, ""},
+	    {"names none, reason not a string", "{\"Primary\":null,\"reason\":1}",
+	     API_PRIMARY_NONE, ""},
+	    {"names none, duplicate key", "{\"Primary\":null,\"Primary\":null}",
+	     API_PRIMARY_MALFORMED, ""},
+	    {"names none, trailing bytes", "{\"Primary\":null} x", API_PRIMARY_MALFORMED, ""},
+	    {"no Primary key", "{\"reason\":\"db down\"}", API_PRIMARY_MALFORMED, ""},
+	    {"not JSON", "Service Unavailable", API_PRIMARY_MALFORMED, ""},
+	};
+	char msg[160];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct api_primary a;
+		enum api_primary_kind kind =
+		    api_parse_primary(cases[i].body, strlen(cases[i].body), &a);
+
+		snprintf(msg, sizeof(msg), "parse_primary kind: %s", cases[i].name);
+		T_EQ_INT(kind, cases[i].want, msg);
+		T_EQ_STR(a.reason, cases[i].reason, msg);
+		T_OK(kind == API_PRIMARY_NAMES ? a.error == NULL : a.error != NULL, msg);
 	}
 }
 
@@ -188,18 +227,40 @@ static void test_parse_state(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct state_case *c = &cases[i];
-		char state[16] = "", name[CONFIG_NAME_MAX] = "";
-		int id = 0;
-		bool ok = peers_parse_state(c->body, strlen(c->body), state, sizeof(state), name,
-		                            sizeof(name), &id);
+		struct api_state_reply st;
+		bool ok = api_parse_state(c->body, strlen(c->body), &st);
 
 		snprintf(msg, sizeof(msg), "parse_state: %s", c->name);
 		T_EQ_INT(ok, c->ok, msg);
 		if (ok && c->ok) {
-			T_EQ_STR(state, c->want_state, msg);
-			T_EQ_STR(name, c->want_name, msg);
-			T_EQ_INT(id, c->want_id, msg);
+			T_EQ_STR(consensus_verdict_name(st.verdict), c->want_state, msg);
+			T_EQ_STR(st.name, c->want_name, msg);
+			T_EQ_INT(st.id, c->want_id, msg);
 		}
+	}
+}
+
+/* "votes" of a /state reply: an Unknown node with votes claims the primary role. */
+static void test_parse_state_votes(void)
+{
+	static const struct {
+		const char *name, *votes;
+		bool voted;
+	} cases[] = {
+	    {"one vote", "1", true},       {"three votes", "3", true}, {"zero", "0", false},
+	    {"negative", "-1", false},     {"a string", "\"2\"", false}, {"null", "null", false},
+	    {"a float", "1.5", false},
+	};
+	char body[160], msg[160];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct api_state_reply st;
+
+		snprintf(body, sizeof(body),
+		         "{\"state\":\"Unknown\",\"node_id\":4,\"node_name\":\"n4\",\"votes\":%s}",
+		         cases[i].votes);
+		snprintf(msg, sizeof(msg), "parse_state votes: %s", cases[i].name);
+		T_OK(api_parse_state(body, strlen(body), &st) && st.voted == cases[i].voted, msg);
 	}
 }
 
@@ -433,7 +494,7 @@ static void test_transfers(void)
 	const char *u[8];
 	struct run r = {.loop = loop};
 	int64_t t0;
-	struct primary_answer answer;
+	struct api_primary answer;
 
 	config_for_test(&cfg);
 	p = peers_new(loop, &cfg);
@@ -469,7 +530,8 @@ static void test_transfers(void)
 
 	T_OK(r.replies[0].transferred, "good: transferred");
 	T_EQ_INT(r.replies[0].http_code, 200, "good: 200");
-	T_OK(peers_parse_primary(r.replies[0].body, r.replies[0].body_len, &answer) == NULL,
+	T_OK(api_parse_primary(r.replies[0].body, r.replies[0].body_len, &answer) ==
+		 API_PRIMARY_NAMES,
 	     "good: body parses");
 	T_EQ_STR(answer.name, "node1", "good: names node1");
 
@@ -562,7 +624,9 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	test_parse_primary();
+	test_parse_primary_kind();
 	test_parse_state();
+	test_parse_state_votes();
 	test_transfers();
 	return t_done();
 }

@@ -1,8 +1,8 @@
 /* server: real sockets against server_start in a forked child (its own libev loop and
  * process, as in the daemon), ports picked by the kernel at run time. The child takes
  * commands on a pipe (publish a verdict, set the admin state) and reports its ports and,
- * at exit, how many /realPrimary waiters were answered and cancelled; under ASan its exit
- * status also says it leaked nothing.
+ * at exit, how many /realPrimary waiters realprimary.c answered and cancelled (its fan-out
+ * faked: realprimary_fake); under ASan its exit status also says it leaked nothing.
  *
  * PRIMGR_TEST_SERVER_HOLD=N keeps a server running N seconds after the tests and prints
  * its ports (for curl/nc transcripts). */
@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "http.h"
 #include "log.h"
+#include "realprimary.h"
 #include "server.h"
 #include "state.h"
 #include "t.h"
@@ -37,47 +38,19 @@ struct child {
 /* ---- the child: a server and a fake /realPrimary fan-out ---- */
 
 static struct ev_loop *child_loop;
-static struct rp_waiter *fake_waiters[256];
-static int fake_n, fake_cancelled, fake_answered;
 static ev_timer fake_timer;
 static int child_info_fd;
 
 static void fake_answer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	static const struct realprimary_result r = {
-		200, "{\"realPrimary\":\"node2\",\"node_id\":2}"
-	};
-	struct rp_waiter *now[256];
-	int n = fake_n;
-
-	/* As the real fan-out: take the list, then call each waiter once. */
-	memcpy(now, fake_waiters, sizeof(now[0]) * (size_t)n);
-	fake_n = 0;
-	for (int i = 0; i < n; i++) {
-		fake_answered++;
-		now[i]->cb(now[i], &r);
-	}
+	realprimary_deliver(200, "{\"realPrimary\":\"node2\",\"node_id\":2}", -1);
 }
 
-static void fake_start(struct rp_waiter *w)
+/* A fan-out that answers node2 after 200 ms. */
+static void fake_ask(void)
 {
-	if (fake_n < (int)ARRAY_SIZE(fake_waiters))
-		fake_waiters[fake_n++] = w;
-	if (!ev_is_active(&fake_timer)) {
-		ev_timer_set(&fake_timer, 0.2, 0.);
-		ev_timer_start(child_loop, &fake_timer);
-	}
-}
-
-static void fake_cancel(struct rp_waiter *w)
-{
-	for (int i = 0; i < fake_n; i++) {
-		if (fake_waiters[i] == w) {
-			fake_waiters[i] = fake_waiters[--fake_n];
-			fake_cancelled++;
-			return;
-		}
-	}
+	ev_timer_set(&fake_timer, 0.2, 0.);
+	ev_timer_start(child_loop, &fake_timer);
 }
 
 static void child_publish(enum verdict v)
@@ -160,6 +133,7 @@ static void child_main(const struct config *cfg, bool hook, int nofile, int info
 	char err[256];
 	ev_io cmd;
 	ev_signal term;
+	struct realprimary_counts counts;
 
 	if (nofile > 0) {
 		/* Soft and hard: server_start cannot raise it past this. */
@@ -176,7 +150,7 @@ static void child_main(const struct config *cfg, bool hook, int nofile, int info
 		exit(2);
 	}
 	if (hook)
-		server_set_realprimary(fake_start, fake_cancel);
+		realprimary_fake(fake_ask);
 	ev_init(&fake_timer, fake_answer_cb);
 	dprintf(info_fd, "P %u %u %u %u %u\n", server_local_port(false, 0),
 		server_local_port(false, 1), server_local_port(true, 0), server_local_port(true, 1),
@@ -189,7 +163,10 @@ static void child_main(const struct config *cfg, bool hook, int nofile, int info
 	server_stop();
 	state_shutdown();
 	ev_timer_stop(child_loop, &fake_timer);
-	dprintf(info_fd, "S %d %d %d\n", fake_answered, fake_cancelled, fake_n);
+	realprimary_counts(&counts);
+	realprimary_stop();
+	dprintf(info_fd, "S %d %d %d\n", (int)counts.answered, (int)counts.cancelled,
+		(int)counts.waiting);
 	exit(0);
 }
 
