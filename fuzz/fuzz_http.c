@@ -9,6 +9,7 @@
 #include "fuzz.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "state.h"
 
 static struct config cfg;
@@ -57,6 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_set_level(LOG_ERR);
 	config_defaults(&cfg);
 	publish_snapshot();
+	http_set_metrics(metrics_format);
 	return 0;
 }
 

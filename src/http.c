@@ -9,12 +9,46 @@
 #include <strings.h>
 
 #include "api.h"
-#include "metrics.h"
+#include "http_stats.h"
 
 #define HTTP_ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
 #define HTTP_JSON "application/json"
 #define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define HTTP_MAX_LEADING_EMPTY 4   /* RFC 9112 2.2: ignore a few empty lines before a request */
+
+/* ---- counters ---- */
+
+static struct http_stats stats;
+
+/* Every code primgr sends; the last slot is "anything else". */
+static const int http_codes[HTTP_STATS_CODES - 1] = {
+	200, 202, 400, 404, 405, 408, 414, 431, 500, 503, 505, 509, 504,
+};
+
+int http_code_index(int code)
+{
+	for (int i = 0; i < HTTP_STATS_CODES - 1; i++)
+		if (http_codes[i] == code)
+			return i;
+	return HTTP_STATS_CODES - 1;
+}
+
+int http_code_at(int index)
+{
+	return index >= 0 && index < HTTP_STATS_CODES - 1 ? http_codes[index] : 0;
+}
+
+void http_count_response(enum http_endpoint ep, int code)
+{
+	if ((unsigned)ep >= EP_COUNT)
+		ep = EP_OTHER;
+	stats.requests[ep][http_code_index(code)]++;
+}
+
+const struct http_stats *http_stats(void)
+{
+	return &stats;
+}
 
 /* ---- parser ---- */
 
@@ -281,15 +315,22 @@ bool http_format_response(struct buf *out, int code, const char *content_type,
 	return head_only || body_len == 0 || buf_append(out, body, body_len);
 }
 
+static http_metrics_fn *metrics_writer;
+
+void http_set_metrics(http_metrics_fn *fn)
+{
+	metrics_writer = fn;
+}
+
 static int route_metrics(const struct api_view *x, struct buf *body)
 {
-	return metrics_format(body, x->cfg, x->now_ms) ? 200 : 500;
+	return metrics_writer && metrics_writer(body, x->cfg, x->now_ms) ? 200 : 500;
 }
 
 /* Which path gets which body; the builder returns the status code. */
 static const struct route {
 	const char *path;
-	enum metrics_endpoint ep;
+	enum http_endpoint ep;
 	int (*fn)(const struct api_view *x, struct buf *body); /* NULL: answered later */
 	const char *content_type;
 } routes[] = {
@@ -311,10 +352,10 @@ static const struct route *route_find(const char *path)
 }
 
 /* Formats a whole response whose body is in body (or an empty body) and counts it. */
-static bool respond(struct buf *out, const struct http_request *req, enum metrics_endpoint ep,
+static bool respond(struct buf *out, const struct http_request *req, enum http_endpoint ep,
 		    int code, const char *ctype, const struct buf *body, const char *extra)
 {
-	metrics_count_http(ep, code);
+	http_count_response(ep, code);
 	return http_format_response(out, code, ctype, body && body->data ? body->data : "",
 				    body ? body->len : 0, req->method == HTTP_HEAD,
 				    req->keep_alive, extra);
@@ -384,11 +425,11 @@ bool http_respond_error(enum http_parse r, struct buf *out)
 
 	for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
 		if (errors[i].r == r) {
-			metrics_count_http(EP_OTHER, errors[i].code);
+			http_count_response(EP_OTHER, errors[i].code);
 			return http_format_response(out, errors[i].code, HTTP_JSON, errors[i].msg,
 						    strlen(errors[i].msg), false, false, NULL);
 		}
 	}
-	metrics_count_http(EP_OTHER, 500);
+	http_count_response(EP_OTHER, 500);
 	return http_format_response(out, 500, NULL, "", 0, false, false, NULL);
 }

@@ -44,7 +44,7 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 		  struct buf *out) WUR;
 
 /* The whole response (Connection: close) to a request that did not parse (r is not
- * HTTP_PARSE_OK or HTTP_PARSE_INCOMPLETE); counts it in the metrics. */
+ * HTTP_PARSE_OK or HTTP_PARSE_INCOMPLETE); counts it (http_stats.h). */
 bool http_respond_error(enum http_parse r, struct buf *out) WUR;
 
 /* Writes status line, headers and (unless head_only) the body. */
@@ -53,5 +53,10 @@ bool http_format_response(struct buf *out, int code, const char *content_type,
 			  const char *extra_headers) WUR;
 
 const char *http_reason(int code);
+
+/* Writes /metrics' body; false when it did not fit. main.c hands in metrics_format, so
+ * that http.c does not depend on the metrics module; unset, /metrics answers 500. */
+typedef bool http_metrics_fn(struct buf *out, const struct config *cfg, int64_t now_ms);
+void http_set_metrics(http_metrics_fn *fn);
 
 #endif

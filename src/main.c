@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "http.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
@@ -247,6 +248,7 @@ int main(int argc, char **argv)
 	if (!config_load(opt.config_path, &cfg, err, sizeof(err)))
 		fatal(CONFIG_EXIT_CONFIG, "%s", err);
 	metrics_note_config(true);
+	http_set_metrics(metrics_format);
 	if (opt.pidfile && !util_strlcpy(cfg.pidfile, opt.pidfile, sizeof(cfg.pidfile)))
 		fatal(CONFIG_EXIT_USAGE, "--pidfile: path too long");
 	if (opt.print) {

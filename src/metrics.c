@@ -1,23 +1,28 @@
-/* metrics: the process-wide counters and the Prometheus text exposition (format 0.0.4),
- * written when scraped from the snapshot, the counters and realprimary.c's claims. */
+/* metrics: the Prometheus text exposition (format 0.0.4), written when scraped from the
+ * snapshot, the counters each module keeps (http_stats.h, server_stats.h,
+ * refresh_stats.h, state.h) and realprimary.c's claims; plus the configuration loads. */
 #include "metrics.h"
 
 #include <string.h>
 
 #include "consensus.h"
+#include "http_stats.h"
 #include "realprimary.h"
+#include "refresh_stats.h"
+#include "server_stats.h"
 #include "state.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
 
-struct metrics metrics;
-
-/* Every code primgr sends; the last slot is "anything else". */
-static const int http_codes[METRICS_HTTP_CODES - 1] = {
-	200, 202, 400, 404, 405, 408, 414, 431, 500, 503, 505, 509, 504,
-};
+/* The configuration loads (metrics_note_config). */
+static struct {
+	int64_t start_wall_ms;                 /* first metrics_note_config */
+	bool reload_failed;                    /* the last reload's file was refused */
+	int64_t config_ok_wall_ms;             /* last successful load (start or reload) */
+	uint64_t reloads_ok, reloads_failed;
+} loads;
 
 static const char *endpoint_names[EP_COUNT] = {
 	[EP_STATE] = "state",     [EP_PRIMARY] = "primary", [EP_REALPRIMARY] = "realPrimary",
@@ -25,72 +30,20 @@ static const char *endpoint_names[EP_COUNT] = {
 	[EP_METRICS] = "metrics", [EP_OPTIONS] = "options", [EP_OTHER] = "other",
 };
 
-/* Upper bounds of the refresh duration buckets, in milliseconds. */
-static const int64_t refresh_bounds_ms[METRICS_REFRESH_BUCKETS] = {
-	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
-};
-
-int metrics_code_index(int code)
-{
-	for (int i = 0; i < METRICS_HTTP_CODES - 1; i++)
-		if (http_codes[i] == code)
-			return i;
-	return METRICS_HTTP_CODES - 1;
-}
-
-int metrics_code_at(int index)
-{
-	return index >= 0 && index < METRICS_HTTP_CODES - 1 ? http_codes[index] : 0;
-}
-
-void metrics_count_http(enum metrics_endpoint ep, int code)
-{
-	if ((unsigned)ep >= EP_COUNT)
-		ep = EP_OTHER;
-	metrics.http_requests[ep][metrics_code_index(code)]++;
-}
-
-void metrics_count_agent(const char *line)
-{
-	const char *hash = strchr(line, '#');
-	size_t n = hash ? (size_t)(hash - line) : strlen(line);
-
-	/* The admin word wins: "down drain #db-down" is a drain answer. */
-	if (memmem(line, n, "maint", 5))
-		metrics.agent_maint++;
-	else if (memmem(line, n, "drain", 5))
-		metrics.agent_drain++;
-	else if (strncmp(line, "up", 2) == 0)
-		metrics.agent_up++;
-	else
-		metrics.agent_down++;
-}
-
-void metrics_observe_refresh(int64_t ms)
-{
-	int i = 0;
-
-	while (i < METRICS_REFRESH_BUCKETS && ms > refresh_bounds_ms[i])
-		i++;
-	metrics.refresh_bucket[i]++;   /* per bucket here; made cumulative when written */
-	metrics.refresh_count++;
-	metrics.refresh_sum_s += (double)ms / 1000.0;
-}
-
 void metrics_note_config(bool ok)
 {
 	int64_t now = util_wall_ms();
 
-	if (!metrics.start_wall_ms) {
-		metrics.start_wall_ms = now;
+	if (!loads.start_wall_ms) {
+		loads.start_wall_ms = now;
 	} else if (ok) {
-		metrics.reloads_ok++;
+		loads.reloads_ok++;
 	} else {
-		metrics.reloads_failed++;
+		loads.reloads_failed++;
 	}
-	metrics.reload_failed = !ok;
+	loads.reload_failed = !ok;
 	if (ok)
-		metrics.config_ok_wall_ms = now;
+		loads.config_ok_wall_ms = now;
 }
 
 /* A label value with Prometheus escaping (backslash, double quote, newline). */
@@ -201,22 +154,23 @@ static int named_primaries(const struct snapshot *s)
 
 static bool format_refresh(struct buf *out)
 {
+	const struct refresh_stats *r = refresh_stats();
 	uint64_t cum = 0;
 	bool ok = head(out, "refresh_duration_seconds", "histogram",
 		       "Duration of the refresh cycle (database probe and peer votes).");
 
-	for (int i = 0; ok && i < METRICS_REFRESH_BUCKETS; i++) {
-		cum += metrics.refresh_bucket[i];
+	for (int i = 0; ok && i < REFRESH_STATS_BUCKETS; i++) {
+		cum += r->bucket[i];
 		ok = buf_printf(out, "primgr_refresh_duration_seconds_bucket{le=\"%g\"} %llu\n",
-				(double)refresh_bounds_ms[i] / 1000.0, (unsigned long long)cum);
+				(double)refresh_stats_bounds_ms[i] / 1000.0, (unsigned long long)cum);
 	}
 	return ok &&
 	       buf_printf(out, "primgr_refresh_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-			  (unsigned long long)metrics.refresh_count) &&
+			  (unsigned long long)r->count) &&
 	       buf_printf(out, "primgr_refresh_duration_seconds_sum %.6f\n",
-			  metrics.refresh_sum_s) &&
+			  r->sum_s) &&
 	       buf_printf(out, "primgr_refresh_duration_seconds_count %llu\n",
-			  (unsigned long long)metrics.refresh_count);
+			  (unsigned long long)r->count);
 }
 
 static bool format_lag(struct buf *out, const struct snapshot *s, const struct config *cfg,
@@ -237,13 +191,14 @@ static bool format_lag(struct buf *out, const struct snapshot *s, const struct c
 
 static bool format_http(struct buf *out)
 {
+	const struct http_stats *h = http_stats();
 	bool ok = head(out, "http_requests_total", "counter",
 		       "HTTP responses by endpoint and code.");
 
 	for (int ep = 0; ok && ep < EP_COUNT; ep++) {
-		for (int c = 0; ok && c < METRICS_HTTP_CODES; c++) {
-			uint64_t v = metrics.http_requests[ep][c];
-			int code = metrics_code_at(c);
+		for (int c = 0; ok && c < HTTP_STATS_CODES; c++) {
+			uint64_t v = h->requests[ep][c];
+			int code = http_code_at(c);
 			char label[16] = "other";
 
 			if (v == 0)
@@ -261,16 +216,18 @@ static bool format_http(struct buf *out)
 
 static bool format_agent(struct buf *out)
 {
+	const struct server_stats *st = server_stats();
+
 	return head(out, "agent_answers_total", "counter", "Agent-check replies by word.") &&
 	       buf_printf(out,
 			  "primgr_agent_answers_total{answer=\"up\"} %llu\n"
 			  "primgr_agent_answers_total{answer=\"down\"} %llu\n"
 			  "primgr_agent_answers_total{answer=\"drain\"} %llu\n"
 			  "primgr_agent_answers_total{answer=\"maint\"} %llu\n",
-			  (unsigned long long)metrics.agent_up,
-			  (unsigned long long)metrics.agent_down,
-			  (unsigned long long)metrics.agent_drain,
-			  (unsigned long long)metrics.agent_maint);
+			  (unsigned long long)st->agent_up,
+			  (unsigned long long)st->agent_down,
+			  (unsigned long long)st->agent_drain,
+			  (unsigned long long)st->agent_maint);
 }
 
 static bool format_admin(struct buf *out)
@@ -310,18 +267,18 @@ static bool format_config(struct buf *out)
 {
 	return gauge(out, "config_last_reload_successful",
 		     "0 when the last SIGHUP found a bad file (the running configuration stays).",
-		     !metrics.reload_failed) &&
+		     !loads.reload_failed) &&
 	       gauge(out, "config_last_reload_success_timestamp_seconds",
 		     "Wall clock time the configuration was last loaded (start or reload).",
-		     (double)metrics.config_ok_wall_ms / 1000.0) &&
+		     (double)loads.config_ok_wall_ms / 1000.0) &&
 	       head(out, "config_reloads_total", "counter", "SIGHUP reloads by result.") &&
 	       buf_printf(out,
 			  "primgr_config_reloads_total{result=\"ok\"} %llu\n"
 			  "primgr_config_reloads_total{result=\"failed\"} %llu\n",
-			  (unsigned long long)metrics.reloads_ok,
-			  (unsigned long long)metrics.reloads_failed) &&
+			  (unsigned long long)loads.reloads_ok,
+			  (unsigned long long)loads.reloads_failed) &&
 	       gauge(out, "start_time_seconds", "Wall clock time the daemon started.",
-		     (double)metrics.start_wall_ms / 1000.0) &&
+		     (double)loads.start_wall_ms / 1000.0) &&
 	       head(out, "build_info", "gauge", "Always 1; the version is in the label.") &&
 	       buf_printf(out, "primgr_build_info{version=\"") && put_label(out, PACKAGE_VERSION) &&
 	       buf_printf(out, "\"} 1\n");
@@ -330,6 +287,7 @@ static bool format_config(struct buf *out)
 bool metrics_format(struct buf *out, const struct config *cfg, int64_t now_ms)
 {
 	const struct snapshot *s = state_current();
+	const struct server_stats *st = server_stats();
 	enum verdict v = state_verdict(s, now_ms, cfg->stale_after_ms);
 
 	realprimary_scrape(cfg->refresh_interval_ms);
@@ -339,17 +297,17 @@ bool metrics_format(struct buf *out, const struct config *cfg, int64_t now_ms)
 	       format_peers(out, s) && format_refresh(out) && format_lag(out, s, cfg, now_ms) &&
 	       format_http(out) && format_agent(out) &&
 	       gauge(out, "connections", "Client connections open now.",
-		     (double)metrics.conns_current) &&
+		     (double)st->conns_current) &&
 	       counter(out, "connections_accepted_total", "Client connections accepted.",
-		       metrics.conns_accepted) &&
+		       st->conns_accepted) &&
 	       counter(out, "connections_rejected_total",
 		       "Connections closed at once because max_connections was reached.",
-		       metrics.conns_rejected) &&
+		       st->conns_rejected) &&
 	       counter(out, "connections_timed_out_total",
 		       "Connections cut by client_timeout or send_timeout.",
-		       metrics.conns_timed_out) &&
+		       st->conns_timed_out) &&
 	       gauge(out, "last_transition_timestamp_seconds",
 		     "Wall clock time of the last verdict change (0 = none yet).",
-		     (double)metrics.last_transition_wall_ms / 1000.0) &&
+		     (double)state_last_transition_wall_ms() / 1000.0) &&
 	       format_admin(out) && format_cluster(out, s) && format_config(out);
 }

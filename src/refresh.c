@@ -23,9 +23,9 @@
 #include "api.h"
 #include "consensus.h"
 #include "log.h"
-#include "metrics.h"
 #include "peers.h"
 #include "pg.h"
+#include "refresh_stats.h"
 #include "state.h"
 #include "util.h"
 
@@ -61,6 +61,28 @@ static struct {
 	uint64_t seq;
 	int64_t lag_over_since_ms;
 } R;
+
+static struct refresh_stats stats;
+
+const int64_t refresh_stats_bounds_ms[REFRESH_STATS_BUCKETS] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+};
+
+const struct refresh_stats *refresh_stats(void)
+{
+	return &stats;
+}
+
+void refresh_stats_observe(int64_t ms)
+{
+	int i = 0;
+
+	while (i < REFRESH_STATS_BUCKETS && ms > refresh_stats_bounds_ms[i])
+		i++;
+	stats.bucket[i]++;
+	stats.count++;
+	stats.sum_s += (double)ms / 1000.0;
+}
 
 /* Same row (the fields repmgr.nodes holds; url and in_scope are derived from config). */
 static bool node_same(const struct node *a, const struct node *b)
@@ -243,7 +265,7 @@ static void cycle_publish(const struct peer_reply *replies)
 				s->nodes[cy->polled[i]].reply_ms = replies[i].ms;
 		}
 	}
-	metrics_observe_refresh(s->refresh_ms);
+	refresh_stats_observe(s->refresh_ms);
 	state_publish(s);
 }
 

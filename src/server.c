@@ -17,8 +17,9 @@
 #include "agent.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
+#include "http_stats.h"
 #include "realprimary.h"
+#include "server_stats.h"
 #include "state.h"
 
 #define SERVER_BACKLOG 4096
@@ -77,6 +78,8 @@ static struct {
 	bool accept_error_logged;
 } srv;
 
+static struct server_stats stats;
+
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void conn_http_process(struct conn *c);
@@ -97,7 +100,7 @@ static void conn_close(struct conn *c)
 		srv.conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	metrics.conns_current--;
+	stats.conns_current--;
 	free(c);
 }
 
@@ -206,6 +209,23 @@ static bool conn_write(struct conn *c)
 
 /* ---- agent-check ---- */
 
+/* Counts one agent reply line by its effective word (maint, drain, up or down). */
+static void count_agent(const char *line)
+{
+	const char *hash = strchr(line, '#');
+	size_t n = hash ? (size_t)(hash - line) : strlen(line);
+
+	/* The admin word wins: "down drain #db-down" is a drain answer. */
+	if (memmem(line, n, "maint", 5))
+		stats.agent_maint++;
+	else if (memmem(line, n, "drain", 5))
+		stats.agent_drain++;
+	else if (strncmp(line, "up", 2) == 0)
+		stats.agent_up++;
+	else
+		stats.agent_down++;
+}
+
 static void conn_agent_reply(struct conn *c, enum role r, bool parsed)
 {
 	char line[AGENT_MAX_LINE];
@@ -216,7 +236,7 @@ static void conn_agent_reply(struct conn *c, enum role r, bool parsed)
 				 sizeof(line));
 	else
 		n = (size_t)snprintf(line, sizeof(line), "%s", AGENT_BAD_REQUEST);
-	metrics_count_agent(line);
+	count_agent(line);
 	buf_reset(&c->out);
 	if (!buf_append(&c->out, line, n)) {
 		conn_close(c);
@@ -290,7 +310,7 @@ static bool conn_queue_realprimary(struct conn *c, int code, const char *body)
 {
 	bool keep = c->keep_alive && !c->peer_eof;
 
-	metrics_count_http(EP_REALPRIMARY, code);
+	http_count_response(EP_REALPRIMARY, code);
 	buf_reset(&c->out);
 	c->out_off = 0;
 	c->close_after = !keep;
@@ -318,7 +338,7 @@ static void conn_rp_cb(struct rp_waiter *w, const struct realprimary_result *r)
 static void conn_rp_timeout(struct conn *c)
 {
 	c->keep_alive = false;
-	metrics.conns_timed_out++;
+	stats.conns_timed_out++;
 	realprimary_give_up(&c->rp); /* answers through conn_rp_cb */
 }
 
@@ -494,7 +514,7 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	switch (c->state) {
 	case CONN_AGENT_READ_SEND:
 		/* Silence would leave haproxy's last state in place: always answer. */
-		metrics.conns_timed_out++;
+		stats.conns_timed_out++;
 		conn_agent_answer(c);
 		return;
 	case CONN_HTTP_WAIT_REALPRIMARY:
@@ -502,11 +522,11 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case CONN_HTTP_READ:
 		if (!c->idle)
-			metrics.conns_timed_out++;
+			stats.conns_timed_out++;
 		break;
 	case CONN_AGENT_WRITE:
 	case CONN_HTTP_WRITE:
-		metrics.conns_timed_out++;
+		stats.conns_timed_out++;
 		break;
 	case CONN_LINGER:
 		break;
@@ -532,8 +552,8 @@ static void conn_new(int fd, const struct listener *l)
 	if (srv.conns)
 		srv.conns->prev = c;
 	srv.conns = c;
-	metrics.conns_current++;
-	metrics.conns_accepted++;
+	stats.conns_current++;
+	stats.conns_accepted++;
 
 	if (l->agent && l->role == ROLE_SEND) {
 		c->state = CONN_AGENT_READ_SEND;
@@ -547,6 +567,11 @@ static void conn_new(int fd, const struct listener *l)
 		conn_timer(c, srv.cfg->client_timeout_ms);
 		conn_io(c, EV_READ);
 	}
+}
+
+const struct server_stats *server_stats(void)
+{
+	return &stats;
 }
 
 /* ---- listeners ---- */
@@ -592,8 +617,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		srv.accept_error_logged = false;
-		if (metrics.conns_current >= srv.cfg->max_connections) {
-			metrics.conns_rejected++;
+		if (stats.conns_current >= srv.cfg->max_connections) {
+			stats.conns_rejected++;
 			close(fd);
 			continue;
 		}

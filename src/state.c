@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "log.h"
-#include "metrics.h"
 
 /* What every request sees until the first refresh has published. */
 static struct snapshot starting = {
@@ -16,6 +15,7 @@ static struct snapshot starting = {
 };
 
 static struct snapshot *current;
+static int64_t last_transition_wall_ms; /* 0: none yet */
 
 /* What each peer said the last time it was polled, for the nodes of the current snapshot:
  * a peer's line is logged when this changes, never per refresh, so a dead peer is one line. */
@@ -32,6 +32,11 @@ static enum admin_state admin = ADMIN_READY;
 const struct snapshot *state_current(void)
 {
 	return current ? current : &starting;
+}
+
+int64_t state_last_transition_wall_ms(void)
+{
+	return last_transition_wall_ms;
 }
 
 void snapshot_free(struct snapshot *s)
@@ -186,7 +191,7 @@ void state_publish(struct snapshot *s)
 			prev->primary_name[0] ? prev->primary_name : "none",
 			s->primary_name[0] ? s->primary_name : "none");
 	if (prev->c.verdict != s->c.verdict)
-		metrics.last_transition_wall_ms = s->made_wall_ms;
+		last_transition_wall_ms = s->made_wall_ms;
 	if (prev == &starting) {
 		log_msg(LOG_NOTICE, "verdict %s (first refresh): %s", to, s->c.reason);
 	} else if (prev->c.verdict != s->c.verdict) {

@@ -64,6 +64,9 @@ enum verdict state_verdict(const struct snapshot *s, int64_t now_ms, uint32_t st
  * not in recovery. */
 int state_replica_weight(const struct snapshot *s, const struct config *cfg, int64_t now_ms);
 
+/* Wall clock time of the last verdict change, 0 when none yet. */
+int64_t state_last_transition_wall_ms(void);
+
 void snapshot_free(struct snapshot *s);
 void state_shutdown(void);
 

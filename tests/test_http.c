@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "http.h"
+#include "http_stats.h"
 #include "log.h"
 #include "metrics.h"
+#include "refresh_stats.h"
 #include "state.h"
 #include "t.h"
 
@@ -554,8 +556,8 @@ static void test_routes_special(void)
 	json_decref(j);
 
 	/* /metrics */
-	metrics_observe_refresh(30);
-	metrics_observe_refresh(3000);
+	refresh_stats_observe(30);
+	refresh_stats_observe(3000);
 	get("GET /metrics HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
 	T_EQ_INT(r.code, 200, "/metrics 200");
 	T_OK(strstr(r.head, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n") != NULL,
@@ -617,8 +619,8 @@ static void test_errors(void)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct buf out;
 		int code = 0;
-		int slot = metrics_code_index(cases[i].code);
-		uint64_t before = metrics.http_requests[EP_OTHER][slot];
+		int slot = http_code_index(cases[i].code);
+		uint64_t before = http_stats()->requests[EP_OTHER][slot];
 		buf_init(&out, 4096);
 		T_OK(http_respond_error(cases[i].r, &out), "http_respond_error");
 		sscanf(out.data, "HTTP/1.1 %d", &code);
@@ -627,12 +629,12 @@ static void test_errors(void)
 		T_OK(strstr(out.data, "Connection: close\r\n") &&
 			     strstr(out.data, "\r\n\r\n{\"error\""),
 		     "error closes, JSON body");
-		T_EQ_INT(metrics.http_requests[EP_OTHER][slot], before + 1, "error counted");
+		T_EQ_INT(http_stats()->requests[EP_OTHER][slot], before + 1, "error counted");
 		buf_free(&out);
 	}
 	T_EQ_STR(http_reason(431), "Request Header Fields Too Large", "http_reason 431");
-	T_EQ_INT(metrics_code_at(metrics_code_index(509)), 509, "metrics code table round trip");
-	T_EQ_INT(metrics_code_index(418), METRICS_HTTP_CODES - 1, "unlisted code: other slot");
+	T_EQ_INT(http_code_at(http_code_index(509)), 509, "metrics code table round trip");
+	T_EQ_INT(http_code_index(418), HTTP_STATS_CODES - 1, "unlisted code: other slot");
 }
 
 /* /state keeps its body up to age_ms between requests: it must follow every field. */
@@ -681,6 +683,7 @@ static void test_state_cache(void)
 int main(void)
 {
 	log_open(LOG_TARGET_STDERR, LOG_WARNING, LOG_DAEMON);
+	http_set_metrics(metrics_format);
 	test_parse_table();
 	test_parse_split();
 	test_parse_sizes();

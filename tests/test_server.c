@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "realprimary.h"
 #include "server.h"
 #include "state.h"
@@ -145,6 +146,7 @@ static void child_main(const struct config *cfg, bool hook, int nofile, int info
 	child_loop = ev_default_loop(0);
 	log_open(LOG_TARGET_STDERR, LOG_WARNING, LOG_DAEMON);
 	child_publish(VERDICT_PRIMARY);
+	http_set_metrics(metrics_format);
 	if (!server_start(child_loop, cfg, err, sizeof(err))) {
 		dprintf(info_fd, "E %s\n", err);
 		exit(2);
