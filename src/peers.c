@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "log.h"
 #include "util.h"
@@ -26,7 +27,7 @@ struct peers {
 	CURLM *multi;
 	ev_timer timer; /* curl's single timeout (CURLMOPT_TIMERFUNCTION) */
 	struct peers_settings set;
-	struct batch *batches; /* in flight */
+	LIST_HEAD(, batch) batches; /* in flight */
 };
 
 /* One socket curl asked us to watch (attached to it with curl_multi_assign). */
@@ -45,7 +46,7 @@ struct transfer {
 };
 
 struct batch {
-	struct batch *next, *prev;
+	LIST_ENTRY(batch) entry; /* in p->batches */
 	struct peers *p;
 	size_t n, pending;
 	struct peer_reply *replies;
@@ -54,19 +55,6 @@ struct batch {
 	void *arg;
 	ev_timer kick; /* completes a batch with nothing to transfer */
 };
-
-static void batch_unlink(struct batch *b)
-{
-	struct peers *p = b->p;
-
-	if (b->prev)
-		b->prev->next = b->next;
-	else
-		p->batches = b->next;
-	if (b->next)
-		b->next->prev = b->prev;
-	b->next = b->prev = NULL;
-}
 
 static void batch_free(struct batch *b)
 {
@@ -84,11 +72,11 @@ static void batch_free(struct batch *b)
 	free(b);
 }
 
-/* Hands the replies to the owner. The batch is unlinked first so the callback may start
- * new batches. */
+/* Hands the replies to the owner. The batch leaves the list first so the callback may
+ * start new batches. */
 static void batch_complete(struct batch *b)
 {
-	batch_unlink(b);
+	LIST_REMOVE(b, entry);
 	b->cb(b->replies, b->n, b->arg);
 	batch_free(b);
 }
@@ -303,10 +291,10 @@ void peers_free(struct peers *p)
 {
 	if (!p)
 		return;
-	while (p->batches) {
-		struct batch *b = p->batches;
+	while (!LIST_EMPTY(&p->batches)) {
+		struct batch *b = LIST_FIRST(&p->batches);
 
-		batch_unlink(b);
+		LIST_REMOVE(b, entry);
 		batch_free(b);
 	}
 	ev_timer_stop(p->loop, &p->timer);
@@ -399,10 +387,7 @@ bool peers_fetch(struct peers *p, const char *const *urls, size_t n, const char 
 			return false;
 		}
 	}
-	b->next = p->batches;
-	if (b->next)
-		b->next->prev = b;
-	p->batches = b;
+	LIST_INSERT_HEAD(&p->batches, b, entry);
 
 	for (size_t i = 0; i < n; i++) {
 		struct transfer *t = &b->xfers[i];

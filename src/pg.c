@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "conninfo.h"
 #include "log.h"
@@ -61,7 +62,7 @@ _Static_assert(CONNINFO_MAX_HOSTS <= RESOLVE_MAX_NAMES, "one lookup takes every 
 _Static_assert(CONNINFO_MAX_ADDRS <= RESOLVE_MAX_ADDRS, "addresses per name");
 
 struct pg_conn {
-	struct pg_conn *next, *prev;
+	LIST_ENTRY(pg_conn) entry; /* in pg->conns */
 	struct pg *pg;
 	PGconn *conn;
 	enum conn_state state;
@@ -83,7 +84,7 @@ struct pg {
 	uint32_t db_timeout_ms, statement_timeout_ms, reconnect_max_ms;
 	unsigned gen;
 
-	struct pg_conn *conns;
+	LIST_HEAD(, pg_conn) conns;
 	int nconns;
 
 	int failures; /* consecutive failed connections/probes */
@@ -197,12 +198,7 @@ static void conn_close(struct pg_conn *c)
 	ev_timer_stop(pg->loop, &c->timer);
 	if (c->conn)
 		PQfinish(c->conn);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		pg->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	pg->nconns--;
 	if (pg->active == c)
 		pg->active = NULL;
@@ -372,10 +368,7 @@ static void conn_open(struct pg *pg)
 	c->state = CONN_CONNECTING;
 	ev_init(&c->io, conn_io_cb);
 	ev_init(&c->timer, conn_timer_cb);
-	c->next = pg->conns;
-	if (c->next)
-		c->next->prev = c;
-	pg->conns = c;
+	LIST_INSERT_HEAD(&pg->conns, c, entry);
 	pg->nconns++;
 	pg->active = c;
 
@@ -713,12 +706,12 @@ void pg_reconfigure(struct pg *pg, const struct config *cfg)
 	pg->statement_timeout_ms = cfg->statement_timeout_ms;
 	pg->reconnect_max_ms = cfg->reconnect_max_ms ? cfg->reconnect_max_ms : PG_BACKOFF_BASE_MS;
 	if (new_params) {
-		struct pg_conn *c = pg->conns, *next;
+		struct pg_conn *c, *next;
 
 		/* connections carry the old statement_timeout: replace them as they idle */
 		pg->gen++;
-		for (; c; c = next) {
-			next = c->next;
+		for (c = LIST_FIRST(&pg->conns); c; c = next) {
+			next = LIST_NEXT(c, entry);
 			if (c->state == CONN_IDLE)
 				conn_close(c);
 		}
@@ -742,8 +735,8 @@ bool pg_probe(struct pg *pg, pg_probe_cb cb, void *arg)
 		probe_fail(pg, pg->conninfo_error);
 		return true;
 	}
-	for (c = pg->conns; c; c = next) {
-		next = c->next;
+	for (c = LIST_FIRST(&pg->conns); c; c = next) {
+		next = LIST_NEXT(c, entry);
 		if (c->state != CONN_IDLE)
 			continue;
 		if (PQstatus(c->conn) != CONNECTION_OK) {
@@ -781,8 +774,8 @@ void pg_free(struct pg *pg)
 	if (!pg)
 		return;
 	ev_timer_stop(pg->loop, &pg->deliver);
-	while (pg->conns)
-		conn_close(pg->conns);
+	while (!LIST_EMPTY(&pg->conns))
+		conn_close(LIST_FIRST(&pg->conns));
 	resolver_free(pg->resolver);
 	free(pg->probe.nodes);
 	free(pg->conninfo);

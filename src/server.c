@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,7 +51,7 @@ enum conn_state {
 };
 
 struct conn {
-	struct conn *prev, *next;
+	LIST_ENTRY(conn) entry;            /* in srv.conns */
 	int fd;
 	enum conn_state state;
 	ev_io io;
@@ -73,7 +74,7 @@ static struct {
 	struct ev_loop *loop;
 	struct config *cfg;                /* our own copy */
 	struct listener *listeners;
-	struct conn *conns;
+	LIST_HEAD(, conn) conns;
 	ev_timer accept_pause;
 	bool accept_error_logged;
 } srv;
@@ -94,12 +95,7 @@ static void conn_close(struct conn *c)
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv.conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	stats.conns_current--;
 	free(c);
 }
@@ -548,10 +544,7 @@ static void conn_new(int fd, const struct listener *l)
 	ev_init(&c->timer, conn_timer_cb);
 	buf_init(&c->in, l->agent ? AGENT_MAX_LINE : HTTP_MAX_HEAD);
 	buf_init(&c->out, SERVER_OUT_MAX);
-	c->next = srv.conns;
-	if (srv.conns)
-		srv.conns->prev = c;
-	srv.conns = c;
+	LIST_INSERT_HEAD(&srv.conns, c, entry);
 	stats.conns_current++;
 	stats.conns_accepted++;
 
@@ -811,8 +804,8 @@ void server_stop(void)
 		return;
 	ev_timer_stop(srv.loop, &srv.accept_pause);
 	server_close_listeners();
-	while (srv.conns)
-		conn_close(srv.conns);
+	while (!LIST_EMPTY(&srv.conns))
+		conn_close(LIST_FIRST(&srv.conns));
 	free(srv.cfg);
 	srv.cfg = NULL;
 }
