@@ -1,3 +1,5 @@
+/* agent: haproxy's agent-check replies. One line per role (primary or replica) from the
+ * snapshot and the admin state, and the role an agent-send line asks for. Pure: no I/O. */
 #include "agent.h"
 
 #include <stdio.h>

@@ -1,3 +1,6 @@
+/* consensus: the pure verdict rule. Observations of this node and its peers' votes in,
+ * the verdict and its reason out (a strict majority of the registered voters in scope);
+ * no I/O, no clock, no libev. */
 #include "consensus.h"
 
 #include <stdarg.h>

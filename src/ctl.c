@@ -1,3 +1,6 @@
+/* ctl: the client commands. `primgr ctl drain|maint|ready` writes the admin-state file
+ * for the daemon's next refresh; `primgr status` asks a daemon's /cluster and prints it
+ * as a table. */
 #include "ctl.h"
 
 #include <errno.h>

@@ -1,3 +1,5 @@
+/* log: leveled logging to stderr or syslog with printf format checking, fatal() for
+ * errors before the loop starts, and the level and facility names of the INI. */
 #include "log.h"
 
 #include <stdarg.h>

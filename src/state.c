@@ -1,3 +1,6 @@
+/* state: the snapshot every request reads (replaced whole by each refresh), its
+ * staleness and replica weight, the admin state and its file, and the log line and time
+ * of each transition. */
 #include "state.h"
 
 #include <ctype.h>

@@ -1,3 +1,5 @@
+/* util: small helpers shared by every module: durations, integers, host:port, error
+ * messages, printable UTF-8, growable buffers and atomic file writes. */
 #include "util.h"
 
 #include <ctype.h>
