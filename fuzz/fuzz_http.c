@@ -116,10 +116,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(again.head_len == req.head_len && strcmp(again.path, req.path) == 0);
 		FUZZ_CHECK(http_parse_request(buf + off, req.head_len - 1, &again) ==
 		           HTTP_PARSE_INCOMPLETE);
+		FUZZ_CHECK(fuzz_terminated(req.query, sizeof(req.query)));
 		if (http_respond(&req, &cfg, 1500, &out))
-			check_response(&out, req.method == HTTP_HEAD);
+			check_response(&out, req.method == HTTP_HEAD || req.method == HTTP_OPTIONS);
 		else
-			FUZZ_CHECK(strcmp(req.path, "/realPrimary") == 0);
+			FUZZ_CHECK(strcmp(req.path, "/realPrimary") == 0 && req.query[0] == '\0');
 		off += req.head_len;
 	}
 	buf_free(&out);

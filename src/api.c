@@ -194,19 +194,55 @@ int api_primary(const struct api_view *x, struct buf *body)
 	return json_emit(j, ok, body) ? code : 500;
 }
 
+/* Why a standby within the configured limits still fails the request's own check, or NULL. */
+static const char *replica_check_fails(const struct api_view *x, char *why, size_t size)
+{
+	const struct snapshot *s = x->s;
+	const struct api_replica_check *chk = x->check;
+
+	if (!chk)
+		return NULL;
+	if ((chk->max_lag_bytes >= 0 || chk->max_lag_ms >= 0) && !s->lag_known) {
+		snprintf(why, size, "replay lag unknown, the query asks for lag");
+		return why;
+	}
+	if (chk->max_lag_bytes >= 0 && s->lag_bytes > chk->max_lag_bytes) {
+		snprintf(why, size, "replay lag %lld bytes over the query's lag %lld bytes",
+			 (long long)s->lag_bytes, (long long)chk->max_lag_bytes);
+		return why;
+	}
+	if (chk->max_lag_ms >= 0 && s->lag_ms > chk->max_lag_ms) {
+		snprintf(why, size, "replay lag %lld ms over the query's lag %lld ms",
+			 (long long)s->lag_ms, (long long)chk->max_lag_ms);
+		return why;
+	}
+	/* replication_state=streaming: the snapshot has no pg_stat_wal_receiver status yet;
+	 * the best signal it has is pg_last_wal_receive_lsn(), which is set once WAL came by
+	 * streaming since the server started (it stays set after the receiver stops). */
+	if (chk->streaming && s->receive_lsn == 0) {
+		snprintf(why, size, "not streaming: no WAL received by streaming since start");
+		return why;
+	}
+	return NULL;
+}
+
 int api_replica(const struct api_view *x, struct buf *body)
 {
 	const struct snapshot *s = x->s;
 	char why[512];
-	const char *reason = why;
+	const char *reason = why, *fails;
 	json_t *j = json_object();
 	bool ok = j != NULL, up = false;
+	bool include_primary = x->check ? x->check->include_primary
+					: x->cfg->replica_include_primary;
 	int weight = 0;
 
 	if (x->v == VERDICT_STANDBY) {
 		weight = state_replica_weight(s, x->cfg, x->now_ms);
 		up = weight > 0;
-		if (up && s->lag_known)
+		if (up && (fails = replica_check_fails(x, why, sizeof(why))))
+			up = false;
+		else if (up && s->lag_known)
 			snprintf(why, sizeof(why), "standby, replay lag %lld ms",
 				 (long long)s->lag_ms);
 		else if (up)
@@ -214,9 +250,12 @@ int api_replica(const struct api_view *x, struct buf *body)
 		else
 			snprintf(why, sizeof(why), "replay lag over max_lag for lag_grace");
 	} else if (x->v == VERDICT_PRIMARY) {
-		up = x->cfg->replica_include_primary;
+		up = include_primary;
 		weight = up ? 100 : 0;
-		snprintf(why, sizeof(why), up ? "primary (replica_include_primary)" : "primary");
+		snprintf(why, sizeof(why),
+			 !up ? "primary"
+			 : x->cfg->replica_include_primary ? "primary (replica_include_primary)"
+							    : "primary (read-only: serves reads)");
 	} else {
 		reason = visible_reason(x, why, sizeof(why));
 	}

@@ -16,12 +16,22 @@
 
 /* ---- bodies ---- */
 
+/* What a read check asks for beyond the configured limits (/replica, /read-only,
+ * /readiness and their query parameters). */
+struct api_replica_check {
+	bool include_primary;              /* the Primary passes too */
+	int64_t max_lag_bytes;             /* ?lag=16MB: -1 none */
+	int64_t max_lag_ms;                /* ?lag=10s: -1 none */
+	bool streaming;                    /* ?replication_state=streaming */
+};
+
 /* What one request sees. */
 struct api_view {
 	const struct snapshot *s;
 	const struct config *cfg;
 	int64_t now_ms;
 	enum verdict v;                    /* state_verdict at now_ms */
+	const struct api_replica_check *check; /* NULL: the configured limits alone */
 };
 
 /* Each appends its JSON body to body and returns the HTTP status code, or 500 when the

@@ -98,7 +98,8 @@ static enum http_parse parse_target(const char *t, size_t n, struct http_request
 			path++;
 		if (path == t + n || *path != '/') {
 			strcpy(req->path, "/");
-			return HTTP_PARSE_OK;
+			end = path;
+			goto query;
 		}
 	} else if (!(n == 1 && *t == '*') && *t != '/') {
 		/* authority-form (CONNECT) and the like: only unknown methods get that far. */
@@ -113,6 +114,17 @@ static enum http_parse parse_target(const char *t, size_t n, struct http_request
 		return HTTP_PARSE_URI_TOO_LONG;
 	memcpy(req->path, path, plen);
 	req->path[plen] = '\0';
+query:
+	if (end < t + n && *end == '?') {
+		const char *q = end + 1, *qend = q;
+
+		while (qend < t + n && *qend != '#')
+			qend++;
+		if ((size_t)(qend - q) >= sizeof(req->query))
+			return HTTP_PARSE_URI_TOO_LONG;
+		memcpy(req->query, q, (size_t)(qend - q));
+		req->query[qend - q] = '\0';
+	}
 	return HTTP_PARSE_OK;
 }
 
@@ -327,20 +339,81 @@ static int route_metrics(const struct api_view *x, struct buf *body)
 	return metrics_writer && metrics_writer(body, x->cfg, x->now_ms) ? 200 : 500;
 }
 
-/* Which path gets which body; the builder returns the status code. */
+/* ---- the status code table ---- */
+
+/* What a route answers, per verdict. GET, HEAD and OPTIONS get the same code; HEAD has the
+ * GET body's headers and no body, OPTIONS has no body and an Allow header. */
+enum route_kind {
+	RK_STATE,      /* /state, /: the verdict's code */
+	RK_LEADER,     /* /read-write, /leader, /master: the agreed primary only */
+	RK_REPLICA,    /* /replica: a standby within the limits */
+	RK_READ_ONLY,  /* /read-only, /readiness: the primary, or a standby within the limits */
+	RK_ALIVE,      /* /health, /liveness: the daemon answers */
+	RK_VIEW,       /* /primary: this node's view names a primary (a vote, not a verdict) */
+	RK_INFO,       /* /cluster, /metrics */
+	RK_FANOUT,     /* /realPrimary: the server answers after the fan-out */
+	RK_COUNT
+};
+
+/* Cells that are not a fixed code. */
+#define C_LIMITS (-1) /* 200 within the replica limits and the query's, else 503 (api.c) */
+#define C_VIEW (-2)   /* 200 when the fresh local view names a primary, else 503 (api.c) */
+#define C_FANOUT (-3) /* the /realPrimary fan-out's code (realprimary.c) */
+
+/* THE table: (route kind, verdict) -> code, for GET, HEAD and OPTIONS alike. tests/test_http.c
+ * checks every method x route x verdict against its own copy. */
+static const int route_codes[RK_COUNT][4] = {
+	/*                 Primary   Standby   Down      Unknown */
+	[RK_STATE]     = { 200,      202,      503,      509 },
+	[RK_LEADER]    = { 200,      503,      503,      503 },
+	[RK_REPLICA]   = { C_LIMITS, C_LIMITS, 503,      503 }, /* Primary: replica_include_primary */
+	[RK_READ_ONLY] = { 200,      C_LIMITS, 503,      503 },
+	[RK_ALIVE]     = { 200,      200,      200,      200 },
+	[RK_VIEW]      = { C_VIEW,   C_VIEW,   C_VIEW,   C_VIEW },
+	[RK_INFO]      = { 200,      200,      200,      200 },
+	[RK_FANOUT]    = { C_FANOUT, C_FANOUT, C_FANOUT, C_FANOUT },
+};
+
+static int verdict_column(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_PRIMARY: return 0;
+	case VERDICT_STANDBY: return 1;
+	case VERDICT_DOWN: return 2;
+	case VERDICT_UNKNOWN: break;
+	}
+	return 3;
+}
+
+/* Which query parameters a route understands. */
+#define Q_LAG (1u << 0)               /* lag=<bytes | size like 16MB | duration like 10s> */
+#define Q_REPLICATION_STATE (1u << 1) /* replication_state=streaming */
+
+/* Which path gets which body and which row of the table. */
 static const struct route {
 	const char *path;
+	enum route_kind kind;
 	enum http_endpoint ep;
 	int (*fn)(const struct api_view *x, struct buf *body); /* NULL: answered later */
 	const char *content_type;
+	unsigned query;                                      /* Q_* it understands */
 } routes[] = {
-	{ "/state", EP_STATE, api_state, HTTP_JSON },
-	{ "/primary", EP_PRIMARY, api_primary, HTTP_JSON },
-	{ "/realPrimary", EP_REALPRIMARY, NULL, HTTP_JSON },
-	{ "/replica", EP_REPLICA, api_replica, HTTP_JSON },
-	{ "/health", EP_HEALTH, api_health, HTTP_JSON },
-	{ "/cluster", EP_CLUSTER, api_cluster, HTTP_JSON },
-	{ "/metrics", EP_METRICS, route_metrics, HTTP_METRICS_TYPE },
+	{ "/state", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0 },
+	{ "/", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0 },
+	{ "/read-write", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
+	{ "/leader", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
+	{ "/master", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
+	{ "/primary", RK_VIEW, EP_PRIMARY, api_primary, HTTP_JSON, 0 },
+	{ "/realPrimary", RK_FANOUT, EP_REALPRIMARY, NULL, HTTP_JSON, 0 },
+	{ "/replica", RK_REPLICA, EP_REPLICA, api_replica, HTTP_JSON, Q_LAG | Q_REPLICATION_STATE },
+	{ "/read-only", RK_READ_ONLY, EP_REPLICA, api_replica, HTTP_JSON,
+	  Q_LAG | Q_REPLICATION_STATE },
+	{ "/readiness", RK_READ_ONLY, EP_REPLICA, api_replica, HTTP_JSON,
+	  Q_LAG | Q_REPLICATION_STATE },
+	{ "/health", RK_ALIVE, EP_HEALTH, api_health, HTTP_JSON, 0 },
+	{ "/liveness", RK_ALIVE, EP_HEALTH, api_health, HTTP_JSON, 0 },
+	{ "/cluster", RK_INFO, EP_CLUSTER, api_cluster, HTTP_JSON, 0 },
+	{ "/metrics", RK_INFO, EP_METRICS, route_metrics, HTTP_METRICS_TYPE, 0 },
 };
 
 static const struct route *route_find(const char *path)
@@ -351,11 +424,119 @@ static const struct route *route_find(const char *path)
 	return NULL;
 }
 
-/* Formats a whole response whose body is in body (or an empty body) and counts it. */
+/* ---- query parameters ---- */
+
+/* A whole number, then an optional unit (case-insensitive): none or B, kB, MB, GB, TB
+ * (bytes, 1024-based as in PostgreSQL and Patroni; KiB.. TiB too), or ms, s, min, h, d (a
+ * duration). */
+static bool parse_lag(const char *v, size_t n, struct api_replica_check *chk)
+{
+	static const struct {
+		const char *unit;
+		int64_t mult;
+		bool time;
+	} units[] = {
+		{ "", 1, false },          { "B", 1, false },
+		{ "kB", 1024, false },     { "KiB", 1024, false },
+		{ "MB", 1 << 20, false },  { "MiB", 1 << 20, false },
+		{ "GB", 1 << 30, false },  { "GiB", 1 << 30, false },
+		{ "TB", 1LL << 40, false }, { "TiB", 1LL << 40, false },
+		{ "ms", 1, true },         { "s", 1000, true },
+		{ "min", 60000, true },    { "h", 3600000, true },
+		{ "d", 86400000, true },
+	};
+	int64_t num = 0;
+	size_t i = 0;
+
+	for (; i < n && isdigit((unsigned char)v[i]); i++) {
+		if (num > (INT64_MAX - 9) / 10)
+			return false;
+		num = num * 10 + (v[i] - '0');
+	}
+	if (i == 0)
+		return false;
+	for (size_t u = 0; u < ARRAY_SIZE(units); u++) {
+		if (!span_eq(v + i, n - i, units[u].unit))
+			continue;
+		if (num > INT64_MAX / units[u].mult)
+			return false;
+		if (units[u].time)
+			chk->max_lag_ms = num * units[u].mult;
+		else
+			chk->max_lag_bytes = num * units[u].mult;
+		return true;
+	}
+	return false;
+}
+
+/* Reads the query into chk; false with a reason (JSON-safe: no quotes or backslashes) when a
+ * parameter is not understood. */
+static bool parse_query(const struct route *rt, const char *q, struct api_replica_check *chk,
+			char *why, size_t whylen)
+{
+	unsigned seen = 0;
+
+	chk->max_lag_bytes = chk->max_lag_ms = -1;
+	chk->streaming = false;
+	while (*q) {
+		const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
+		const char *eq = memchr(q, '=', (size_t)(end - q));
+		size_t klen = (size_t)((eq ? eq : end) - q), vlen = eq ? (size_t)(end - eq - 1) : 0;
+		const char *val = eq ? eq + 1 : end;
+		char shown[65];
+		unsigned bit = 0;
+
+		snprintf(shown, sizeof(shown), "%.*s", (int)(end - q > 64 ? 64 : end - q), q);
+		for (char *p = shown; *p; p++)
+			if (*p == '"' || *p == '\\' || *p == '%')
+				*p = '?';
+		if (end == q) {
+			/* "a=1&&b=2", a trailing '&': nothing to misread */
+		} else if (strncmp(q, "lag", klen) == 0 && klen == 3) {
+			bit = Q_LAG;
+			if ((rt->query & bit) && !parse_lag(val, vlen, chk)) {
+				snprintf(why, whylen, "query parameter %s: want bytes (16777216), a "
+				 "size (16MB) or a duration (10s)", shown);
+				return false;
+			}
+		} else if (strncmp(q, "replication_state", klen) == 0 && klen == 17) {
+			bit = Q_REPLICATION_STATE;
+			if ((rt->query & bit) && !span_eq(val, vlen, "streaming")) {
+				snprintf(why, whylen,
+					 "query parameter %s: only replication_state=streaming is known",
+					 shown);
+				return false;
+			}
+			chk->streaming = true;
+		}
+		if (end != q && (bit == 0 || !(rt->query & bit))) {
+			snprintf(why, whylen, "query parameter %s is not understood on %s", shown,
+				 rt->path);
+			return false;
+		}
+		if (bit & seen) {
+			snprintf(why, whylen, "query parameter %s given twice", shown);
+			return false;
+		}
+		seen |= bit;
+		q = amp ? amp + 1 : end;
+	}
+	return true;
+}
+
+/* ---- responding ---- */
+
+/* Formats a whole response whose body is in body (or an empty body) and counts it. HEAD
+ * keeps the body's Content-Length; OPTIONS sends none of it, with Allow. */
 static bool respond(struct buf *out, const struct http_request *req, enum http_endpoint ep,
 		    int code, const char *ctype, const struct buf *body, const char *extra)
 {
-	http_count_response(ep, code);
+	bool options = req->method == HTTP_OPTIONS;
+
+	http_count_response(options ? EP_OPTIONS : ep, code);
+	if (options)
+		return http_format_response(out, code, NULL, "", 0, true, req->keep_alive,
+					    code == 404 ? NULL : HTTP_ALLOW);
 	return http_format_response(out, code, ctype, body && body->data ? body->data : "",
 				    body ? body->len : 0, req->method == HTTP_HEAD,
 				    req->keep_alive, extra);
@@ -365,24 +546,27 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 		  struct buf *out)
 {
 	const struct route *rt = route_find(req->path);
-	struct api_view x = { .s = state_current(), .cfg = cfg, .now_ms = now_ms };
+	struct api_replica_check chk;
+	struct api_view x = { .s = state_current(), .cfg = cfg, .now_ms = now_ms, .check = &chk };
 	struct buf body;
-	int code;
+	char why[256];
+	int code, cell;
 	bool done;
 
 	buf_init(&body, 16 * 1024 * 1024);
-	if (req->method == HTTP_OPTIONS) {
-		done = respond(out, req, EP_OPTIONS, 200, NULL, NULL, HTTP_ALLOW);
+	if (!rt) {
+		done = api_error(&body, "not found") &&
+		       respond(out, req, EP_OTHER, 404, HTTP_JSON, &body, NULL);
 		goto out;
 	}
 	if (req->method == HTTP_OTHER) {
 		done = api_error(&body, "method not allowed") &&
-		       respond(out, req, rt ? rt->ep : EP_OTHER, 405, HTTP_JSON, &body, HTTP_ALLOW);
+		       respond(out, req, rt->ep, 405, HTTP_JSON, &body, HTTP_ALLOW);
 		goto out;
 	}
-	if (!rt) {
-		done = api_error(&body, "not found") &&
-		       respond(out, req, EP_OTHER, 404, HTTP_JSON, &body, NULL);
+	if (!parse_query(rt, req->query, &chk, why, sizeof(why))) {
+		done = api_error(&body, why) &&
+		       respond(out, req, rt->ep, 400, HTTP_JSON, &body, NULL);
 		goto out;
 	}
 	if (!rt->fn) {
@@ -391,7 +575,11 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 		return false;
 	}
 	x.v = state_verdict(x.s, now_ms, cfg->stale_after_ms);
+	chk.include_primary = rt->kind == RK_READ_ONLY || cfg->replica_include_primary;
 	code = rt->fn(&x, &body);
+	cell = route_codes[rt->kind][verdict_column(x.v)];
+	if (code != 500 && cell > 0)
+		code = cell; /* C_LIMITS, C_VIEW: the body builder's decision */
 	if (code == 500) {
 		buf_reset(&body);
 		done = api_error(&body, "internal error") &&

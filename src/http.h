@@ -28,6 +28,7 @@ enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OPTIONS, HTTP_OTHER };
 struct http_request {
 	enum http_method method;
 	char path[HTTP_MAX_PATH];   /* origin-form path, query stripped, from absolute-form too */
+	char query[HTTP_MAX_PATH];  /* the query without '?' (fragment stripped), "" if none */
 	int minor;                  /* HTTP/1.<minor> */
 	bool keep_alive;            /* 1.1 unless "Connection: close"; 1.0 only with keep-alive;
 				     * false when has_body */
@@ -37,6 +38,9 @@ struct http_request {
 
 enum http_parse http_parse_request(const char *buf, size_t len, struct http_request *req) WUR;
 
+/* The status code a route answers: one table maps (method, route, verdict) to a code.
+ * GET, HEAD and OPTIONS on a route get the same code (HEAD and OPTIONS without a body);
+ * an unknown path is 404 whatever the method; other methods on a route are 405. */
 /* Routes a parsed request. Returns true with a whole response in out, or false when the
  * answer is pending (/realPrimary): the server then waits and calls
  * http_format_response with the fan-out's result. */

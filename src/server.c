@@ -370,7 +370,7 @@ static void conn_http_process(struct conn *c)
 		memmove(c->in.data, c->in.data + req.head_len, c->in.len - req.head_len);
 		c->in.len -= req.head_len;
 		c->in.data[c->in.len] = '\0';
-		c->head_only = req.method == HTTP_HEAD;
+		c->head_only = req.method != HTTP_GET; /* HEAD, OPTIONS: no body */
 		c->keep_alive = req.keep_alive;
 		c->close_after = !req.keep_alive;
 		/* A short read that ended with this request: the client sent nothing after

@@ -15,6 +15,7 @@
 #include "t.h"
 
 #define NOW 5000000
+#define HTTP_ALLOW_LINE "Allow: GET, HEAD, OPTIONS\r\n"
 
 struct pcase {
 	const char *name;
@@ -414,7 +415,7 @@ static void test_routes_by_verdict(void)
 
 		{ VERDICT_PRIMARY, 1, "/nope", 404, "{\"error\":\"not found\"}" },
 		{ VERDICT_DOWN, 1, "/state/", 404, "{\"error\":\"not found\"}" },
-		{ VERDICT_UNKNOWN, 1, "/", 404, "{\"error\":\"not found\"}" },
+		{ VERDICT_UNKNOWN, 1, "/favicon.ico", 404, "{\"error\":\"not found\"}" },
 	};
 	struct config cfg;
 	struct resp r;
@@ -592,18 +593,235 @@ static void test_routes_special(void)
 		     strstr(r.head, "Connection: close\r\n"),
 	     "OPTIONS / HTTP/1.0: 200 with Allow, closes");
 	get("OPTIONS /whatever HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
-	T_OK(r.code == 200 && strstr(r.head, "Allow: GET, HEAD, OPTIONS\r\n"), "OPTIONS any path");
+	T_OK(r.code == 404 && r.body_len == 0, "OPTIONS an unknown path: 404, no body");
 	get("POST /state HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", NOW, &cfg, &r);
 	T_OK(r.code == 405 && strstr(r.head, "Allow: GET, HEAD, OPTIONS\r\n") &&
 		     strstr(r.head, "Connection: close\r\n"),
 	     "POST: 405 with Allow, closes (body)");
 	get("DELETE /nope HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
-	T_EQ_INT(r.code, 405, "DELETE an unknown path: 405");
+	T_EQ_INT(r.code, 404, "DELETE an unknown path: 404");
+	get("GET http://h:1/state? HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
+	T_EQ_INT(r.code, 200, "absolute-form with an empty query routes to /state");
 	get("GET http://h:1/state?x HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
-	T_EQ_INT(r.code, 200, "absolute-form with query routes to /state");
+	T_EQ_INT(r.code, 400, "absolute-form, a query /state does not understand: 400");
+	get("GET http://h:1?lag=1 HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
+	T_EQ_INT(r.code, 400, "absolute-form, no path, a query: / as /state, 400");
 	T_OK(!get("GET /realPrimary HTTP/1.1\r\n\r\n", NOW, &cfg, &r), "/realPrimary is pending");
-	T_OK(!get("HEAD /realPrimary?x=1 HTTP/1.1\r\n\r\n", NOW, &cfg, &r),
+	T_OK(!get("HEAD /realPrimary HTTP/1.1\r\n\r\n", NOW, &cfg, &r),
 	     "HEAD /realPrimary is pending");
+	T_OK(get("HEAD /realPrimary?x=1 HTTP/1.1\r\n\r\n", NOW, &cfg, &r) && r.code == 400,
+	     "HEAD /realPrimary?x=1: 400 before the fan-out");
+	state_shutdown();
+}
+
+/* The code table, written out here apart from http.c: every method x route x verdict. */
+#define PENDING 0 /* /realPrimary: answered by the server after the fan-out */
+
+static void test_code_table(void)
+{
+	static const struct {
+		const char *path;
+		int code[4]; /* Primary, Standby, Down, Unknown */
+	} rows[] = {
+		{ "/state", { 200, 202, 503, 509 } },
+		{ "/", { 200, 202, 503, 509 } },
+		{ "/read-write", { 200, 503, 503, 503 } },
+		{ "/leader", { 200, 503, 503, 503 } },
+		{ "/master", { 200, 503, 503, 503 } },
+		{ "/replica", { 503, 200, 503, 503 } },
+		{ "/read-only", { 200, 200, 503, 503 } },
+		{ "/readiness", { 200, 200, 503, 503 } },
+		{ "/health", { 200, 200, 200, 200 } },
+		{ "/liveness", { 200, 200, 200, 200 } },
+		{ "/primary", { 200, 200, 503, 200 } }, /* this node's view, not a leader check */
+		{ "/cluster", { 200, 200, 200, 200 } },
+		{ "/metrics", { 200, 200, 200, 200 } },
+		{ "/realPrimary", { PENDING, PENDING, PENDING, PENDING } },
+		{ "/nope", { 404, 404, 404, 404 } },
+		{ "/State", { 404, 404, 404, 404 } },
+		{ "/state/", { 404, 404, 404, 404 } },
+		{ "/master/", { 404, 404, 404, 404 } },
+		{ "*", { 404, 404, 404, 404 } },
+	};
+	static const struct {
+		enum verdict v;
+		int self;
+	} verdicts[] = { { VERDICT_PRIMARY, 1 }, { VERDICT_STANDBY, 2 }, { VERDICT_DOWN, 1 },
+			 { VERDICT_UNKNOWN, 1 } };
+	static const char *const methods[] = { "GET", "HEAD", "OPTIONS", "DELETE" };
+	struct config cfg;
+	struct resp r;
+	char raw[160], name[200];
+
+	test_config(&cfg);
+	for (size_t v = 0; v < ARRAY_SIZE(verdicts); v++) {
+		publish(verdicts[v].v, verdicts[v].self, NOW - 120);
+		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+			for (size_t m = 0; m < ARRAY_SIZE(methods); m++) {
+				int want = rows[i].code[v];
+				bool other = m == 3, done;
+
+				if (other)
+					want = want == 404 ? 404 : 405;
+				snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\n\r\n", methods[m],
+					 rows[i].path);
+				snprintf(name, sizeof(name), "table: %s %s when %s", methods[m],
+					 rows[i].path, consensus_verdict_name(verdicts[v].v));
+				done = get(raw, NOW, &cfg, &r);
+				if (want == PENDING) {
+					T_OK(!done, name);
+					continue;
+				}
+				T_OK(done, name);
+				T_EQ_INT(r.code, want, name);
+				if (m == 0 || other)
+					T_OK(r.body_len > 0, "GET (and 405/404) has a body");
+				else if (m == 1)
+					T_OK(r.body_len == 0 && !strstr(r.head, "Content-Length: 0\r\n"),
+					     "HEAD: no body, the GET body's length");
+				else
+					T_OK(r.body_len == 0 && strstr(r.head, "Content-Length: 0\r\n") &&
+						     (want == 404) !=
+							     (strstr(r.head, HTTP_ALLOW_LINE) != NULL),
+					     "OPTIONS: no body; Allow unless 404");
+			}
+		}
+	}
+	state_shutdown();
+}
+
+/* Patroni's query parameters: lag (bytes, size, duration), replication_state; anything
+ * else is a 400 with the reason. */
+static void test_query(void)
+{
+	enum { P, S, SU, SS }; /* Primary; Standby 250 ms / 4096 bytes; lag unknown; streaming */
+	static const struct {
+		int snap;
+		const char *target;
+		int code;
+		const char *in_body;
+	} cases[] = {
+		{ S, "/replica?lag=4096", 200, "\"replica\":true" },
+		{ S, "/replica?lag=4095", 503, "replay lag 4096 bytes over the query's lag 4095" },
+		{ S, "/replica?lag=4kB", 200, NULL },
+		{ S, "/replica?lag=1kB", 503, NULL },
+		{ S, "/replica?lag=1KiB", 503, NULL },
+		{ S, "/replica?lag=16MB", 200, NULL },
+		{ S, "/replica?lag=16mb", 200, NULL },
+		{ S, "/replica?lag=1GB", 200, NULL },
+		{ S, "/replica?lag=0", 503, NULL },
+		{ S, "/replica?lag=250ms", 200, NULL },
+		{ S, "/replica?lag=249ms", 503, "replay lag 250 ms over the query's lag 249 ms" },
+		{ S, "/replica?lag=10s", 200, NULL },
+		{ S, "/replica?lag=1min", 200, NULL },
+		{ S, "/replica?lag=1h", 200, NULL },
+		{ S, "/read-only?lag=1", 503, NULL },
+		{ S, "/readiness?lag=16MB", 200, NULL },
+		{ S, "/replica?lag=16MB&", 200, NULL },
+		{ S, "/replica?", 200, NULL },
+		{ S, "/replica?lag=16MB#frag", 200, NULL },
+		{ SU, "/replica", 200, NULL },   /* the configured limits: min_weight, within grace */
+		{ SU, "/replica?lag=1GB", 503, "replay lag unknown" },
+		{ SU, "/replica?lag=1h", 503, "replay lag unknown" },
+		{ S, "/replica?replication_state=streaming", 503, "not streaming" },
+		{ SS, "/replica?replication_state=streaming", 200, NULL },
+		{ SS, "/replica?replication_state=STREAMING", 200, NULL },
+		{ SS, "/replica?lag=16MB&replication_state=streaming", 200, NULL },
+		{ SS, "/replica?replication_state=streaming&lag=1", 503, NULL },
+		{ SS, "/read-only?replication_state=streaming", 200, NULL },
+		{ P, "/replica?lag=1", 503, NULL },
+		{ P, "/read-only?lag=1", 200, NULL },
+		{ P, "/read-only?replication_state=streaming", 200, NULL },
+		{ P, "/readiness", 200, NULL },
+		{ P, "/state?", 200, NULL },
+
+		{ S, "/replica?lag=", 400, "query parameter lag=: want bytes" },
+		{ S, "/replica?lag", 400, "query parameter lag: want bytes" },
+		{ S, "/replica?lag=abc", 400, "want bytes (16777216), a size (16MB) or a duration" },
+		{ S, "/replica?lag=16XB", 400, NULL },
+		{ S, "/replica?lag=-1", 400, NULL },
+		{ S, "/replica?lag=1.5s", 400, NULL },
+		{ S, "/replica?lag=99999999999999999999", 400, NULL },
+		{ S, "/replica?lag=9999999999TB", 400, NULL },
+		{ S, "/replica?lag=1&lag=2", 400, "given twice" },
+		{ S, "/replica?replication_state=stopped", 400, "only replication_state=streaming" },
+		{ S, "/replica?tag_key=value", 400, "query parameter tag_key=value is not understood "
+						    "on /replica" },
+		{ S, "/replica?Lag=1", 400, "not understood" },
+		{ S, "/replica?lag=1&x", 400, "query parameter x is not understood" },
+		{ S, "/replica?a\"b\\c=1", 400, "query parameter a?b?c=1 is not understood" },
+		{ P, "/state?x", 400, "query parameter x is not understood on /state" },
+		{ P, "/?lag=1", 400, "not understood on /" },
+		{ P, "/master?lag=1", 400, "not understood on /master" },
+		{ P, "/leader?replication_state=streaming", 400, NULL },
+		{ P, "/health?verbose=1", 400, NULL },
+		{ P, "/primary?x=1", 400, NULL },
+		{ P, "/cluster?x=1", 400, NULL },
+		{ P, "/metrics?name[]=x", 400, NULL },
+		{ P, "/nope?lag=1", 404, NULL },
+	};
+	struct config cfg;
+	struct resp r;
+	char raw[256], name[300];
+	json_t *j;
+	json_error_t jerr;
+
+	static const struct {
+		const char *raw, *path, *query;
+	} parsed[] = {
+		{ "GET /replica?lag=1#x HTTP/1.1\r\n\r\n", "/replica", "lag=1" },
+		{ "GET /replica? HTTP/1.1\r\n\r\n", "/replica", "" },
+		{ "GET /replica#?lag=1 HTTP/1.1\r\n\r\n", "/replica", "" },
+		{ "GET http://h:1?a=b HTTP/1.1\r\n\r\n", "/", "a=b" },
+		{ "GET https://h/x?a=b&c HTTP/1.1\r\n\r\n", "/x", "a=b&c" },
+	};
+	static char big[HTTP_MAX_PATH + 64];
+	struct http_request req;
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(parsed); i++) {
+		T_OK(http_parse_request(parsed[i].raw, strlen(parsed[i].raw), &req) == HTTP_PARSE_OK &&
+			     strcmp(req.path, parsed[i].path) == 0 &&
+			     strcmp(req.query, parsed[i].query) == 0,
+		     "the query is parsed apart from the path, the fragment dropped");
+	}
+	n = (size_t)snprintf(big, sizeof(big), "GET /replica?");
+	memset(big + n, 'q', HTTP_MAX_PATH);
+	n += HTTP_MAX_PATH;
+	n += (size_t)snprintf(big + n, sizeof(big) - n, " HTTP/1.1\r\n\r\n");
+	T_EQ_INT(http_parse_request(big, n, &req), HTTP_PARSE_URI_TOO_LONG, "query of 1024: 414");
+
+	test_config(&cfg);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct snapshot *s;
+
+		publish(cases[i].snap == P ? VERDICT_PRIMARY : VERDICT_STANDBY,
+			cases[i].snap == P ? 1 : 2, NOW - 120);
+		s = (struct snapshot *)state_current();
+		if (cases[i].snap == SU) {
+			s->lag_known = false;
+			s->lag_over_since_ms = NOW - 1000;
+		}
+		if (cases[i].snap == SS)
+			s->receive_lsn = 0x3000060;
+		snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\n\r\n", cases[i].target);
+		snprintf(name, sizeof(name), "query: GET %s", cases[i].target);
+		T_OK(get(raw, NOW, &cfg, &r), name);
+		T_EQ_INT(r.code, cases[i].code, name);
+		if (cases[i].in_body && !strstr(r.body, cases[i].in_body))
+			printf("#   body %s\n", r.body);
+		T_OK(!cases[i].in_body || strstr(r.body, cases[i].in_body), name);
+		j = json_loads(r.body, 0, &jerr);
+		T_OK(j != NULL, "the body is JSON");
+		json_decref(j);
+		/* OPTIONS and HEAD: the same code, no body */
+		snprintf(raw, sizeof(raw), "OPTIONS %s HTTP/1.1\r\n\r\n", cases[i].target);
+		T_OK(get(raw, NOW, &cfg, &r) && r.code == cases[i].code && r.body_len == 0,
+		     "OPTIONS: the same code, no body");
+		snprintf(raw, sizeof(raw), "HEAD %s HTTP/1.1\r\n\r\n", cases[i].target);
+		T_OK(get(raw, NOW, &cfg, &r) && r.code == cases[i].code && r.body_len == 0,
+		     "HEAD: the same code, no body");
+	}
 	state_shutdown();
 }
 
@@ -689,6 +907,8 @@ int main(void)
 	test_parse_sizes();
 	test_routes_by_verdict();
 	test_routes_special();
+	test_code_table();
+	test_query();
 	test_state_cache();
 	test_errors();
 	return t_done();

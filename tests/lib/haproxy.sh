@@ -23,6 +23,9 @@ HA_WRITE=${HA_WRITE:-}
 HA_READ=${HA_READ:-}
 HA_STATS=${HA_STATS:-}
 HA_SOCK=
+# HA_TAG: the name of this haproxy's files in $CT_DIR (TAG.cfg, TAG.log, TAG.sock), so that
+# a test can run two (tests/integration/checkstyles.sh).
+HA_TAG=${HA_TAG:-haproxy}
 
 # ha_require: haproxy and nc (netcat-openbsd, for the stats socket) are installed.
 ha_require() {
@@ -37,7 +40,8 @@ ha_require() {
 #   global        the "stats socket" path -> $CT_DIR/haproxy.sock; "log" -> stdout (haproxy.log)
 #   listen stats  its bind -> 127.0.0.1:$HA_STATS
 #   frontend X    its bind -> 127.0.0.1:$HA_WRITE (pg_write) / $HA_READ (pg_read)
-#   backend X     its "server" lines -> one per data node of the cluster, with that node's
+#   backend X     its "server" lines (a "listen X" section, as in patroni-style.cfg, gets both)
+#                 -> one per data node of the cluster, with that node's
 #                 PostgreSQL port and its primgr HTTP port (port) and agent port (agent-port:
 #                 the primary role for pg_write, the replica role for pg_read)
 # Everything else (checks, intervals, weights, timeouts) is the shipped text.
@@ -56,10 +60,10 @@ ha_config() {
 		}
 		sect == "global" && $1 == "log" { print "\tlog stdout format raw local0 info"; n["log"]++; next }
 		$1 == "bind" && sect == "listen stats" { print "\tbind 127.0.0.1:" stats; n["stats"]++; next }
-		$1 == "bind" && sect == "frontend pg_write" { print "\tbind 127.0.0.1:" w; n["w"]++; next }
-		$1 == "bind" && sect == "frontend pg_read" { print "\tbind 127.0.0.1:" r; n["r"]++; next }
-		$1 == "server" && sect == "backend pg_write" { if (!n["sw"]++) printf "%s", sw; next }
-		$1 == "server" && sect == "backend pg_read" { if (!n["sr"]++) printf "%s", sr; next }
+		$1 == "bind" && (sect == "frontend pg_write" || sect == "listen pg_write") { print "\tbind 127.0.0.1:" w; n["w"]++; next }
+		$1 == "bind" && (sect == "frontend pg_read" || sect == "listen pg_read") { print "\tbind 127.0.0.1:" r; n["r"]++; next }
+		$1 == "server" && (sect == "backend pg_write" || sect == "listen pg_write") { if (!n["sw"]++) printf "%s", sw; next }
+		$1 == "server" && (sect == "backend pg_read" || sect == "listen pg_read") { if (!n["sr"]++) printf "%s", sr; next }
 		$1 == "bind" { fail("unexpected bind in section \"" sect "\"") }
 		{ print }
 		END {
@@ -74,20 +78,20 @@ ha_config() {
 # $CT_DIR/haproxy.cfg, checks it with `haproxy -c`, starts haproxy and waits until its stats
 # socket lists the servers. Log: $CT_DIR/haproxy.log.
 ha_start() {
-	local cfg="$CT_DIR/haproxy.cfg"
+	local cfg="$CT_DIR/$HA_TAG.cfg"
 	HA_WRITE=${HA_WRITE:-$(ct_free_port)}
 	HA_READ=${HA_READ:-$(ct_free_port)}
 	HA_STATS=${HA_STATS:-$(ct_free_port)}
-	HA_SOCK=$CT_DIR/haproxy.sock
+	HA_SOCK=$CT_DIR/$HA_TAG.sock
 	ha_config "$cfg" || return 1
 	ct_own "$cfg"
 	ct_run "haproxy -c" haproxy -c -q -f "$cfg" || return 1
-	ct_spawn haproxy "$CT_DIR/haproxy.log" haproxy -db -f "$cfg" || return 1
+	ct_spawn haproxy "$CT_DIR/$HA_TAG.log" haproxy -db -f "$cfg" || return 1
 	HA_PID=$SPAWNED_PID
-	ct_own "$CT_DIR/haproxy.log"
+	ct_own "$CT_DIR/$HA_TAG.log"
 	wait_for 5 eval '[ -n "$(ha_status pg_write "${NODE_NAME[1]}")" ]' || {
 		diag "haproxy does not answer on its stats socket (log follows)"
-		tail -n 15 "$CT_DIR/haproxy.log" | sed 's/^/#   /'
+		tail -n 15 "$CT_DIR/$HA_TAG.log" | sed 's/^/#   /'
 		return 1
 	}
 }
