@@ -211,9 +211,13 @@ static void conn_agent_reply(struct conn *c, enum role r, bool parsed)
 	char line[AGENT_MAX_LINE];
 	size_t n;
 
-	if (parsed)
-		n = agent_format(state_current(), state_admin(), r, srv.cfg, util_now_ms(), line,
+	if (parsed) {
+		int64_t now = util_now_ms();
+
+		n = agent_format(state_current(), state_admin(),
+				 state_admin_says_ready(srv.cfg, now), r, srv.cfg, now, line,
 				 sizeof(line));
+	}
 	else
 		n = (size_t)snprintf(line, sizeof(line), "%s", AGENT_BAD_REQUEST);
 	metrics_count_agent(line);
