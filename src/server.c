@@ -27,6 +27,11 @@
 #define SERVER_LINGER_MAX_MS 2000         /* wait for the client's FIN after our reply */
 #define SERVER_LINGER_BYTES 65536         /* discard at most this much meanwhile */
 #define SERVER_SPARE_FDS 64               /* listeners, database, peers, logs */
+/* A new process holds every answer until its first complete round, at most this long
+ * after start: below haproxy's "timeout check" (2s in haproxy/primgr.cfg) with room for
+ * the check's connect. Past it, the answer is what the snapshot says (Unknown). */
+#define SERVER_HOLD_MS 1500
+#define SERVER_HOLD_POLL_MS 10            /* how often a held answer looks again */
 
 struct listener {
 	struct listener *next;
@@ -46,6 +51,8 @@ enum conn_state {
 	CONN_HTTP_WRITE,                   /* writing a response */
 	CONN_HTTP_WAIT_REALPRIMARY,        /* waiting for the /realPrimary fan-out */
 	CONN_LINGER,                       /* reply sent, write side shut, draining to EOF */
+	CONN_AGENT_HOLD,                   /* agent reply waits for the first round */
+	CONN_HTTP_HOLD,                    /* parsed request waits for the first round */
 };
 
 struct conn {
@@ -65,6 +72,7 @@ struct conn {
 	bool drained;                      /* the last recv emptied the socket's queue */
 	bool quiet;                        /* nothing unread and nothing more expected */
 	bool probe_quiet;                  /* fixed-role agent check: peek before closing */
+	enum role hold_role;               /* CONN_AGENT_HOLD: the role to answer for */
 	struct rp_waiter rp;               /* waiting for /realPrimary (realprimary_waiting) */
 };
 
@@ -75,6 +83,7 @@ static struct {
 	struct conn *conns;
 	ev_timer accept_pause;
 	bool accept_error_logged;
+	int64_t hold_until_ms;             /* answers wait for the first round until then */
 } srv;
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -117,6 +126,19 @@ static void conn_timer(struct conn *c, uint32_t ms)
 	ev_timer_stop(srv.loop, &c->timer);
 	ev_timer_set(&c->timer, ms / 1000.0, 0.);
 	ev_timer_start(srv.loop, &c->timer);
+}
+
+/* No verdict before the first round: a fresh process has not probed its database nor
+ * heard its peers, and its "starting" snapshot is Unknown. Held for at most
+ * SERVER_HOLD_MS after start; true when c was put on hold in state st. */
+static bool conn_hold(struct conn *c, enum conn_state st)
+{
+	if (state_has_round() || util_now_ms() >= srv.hold_until_ms)
+		return false;
+	c->state = st;
+	conn_io(c, 0);
+	conn_timer(c, SERVER_HOLD_POLL_MS);
+	return true;
 }
 
 static bool errno_is_reset(int e)
@@ -211,6 +233,10 @@ static void conn_agent_reply(struct conn *c, enum role r, bool parsed)
 	char line[AGENT_MAX_LINE];
 	size_t n;
 
+	if (parsed && conn_hold(c, CONN_AGENT_HOLD)) {
+		c->hold_role = r;
+		return;
+	}
 	if (parsed) {
 		int64_t now = util_now_ms();
 
@@ -355,6 +381,8 @@ static void conn_http_process(struct conn *c)
 			conn_respond_error(c, r);
 			return;
 		}
+		if (conn_hold(c, CONN_HTTP_HOLD))
+			return; /* parsed again when the hold ends */
 		memmove(c->in.data, c->in.data + req.head_len, c->in.len - req.head_len);
 		c->in.len -= req.head_len;
 		c->in.data[c->in.len] = '\0';
@@ -488,6 +516,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	case CONN_LINGER:
 		conn_linger_read(c);
 		break;
+	case CONN_AGENT_HOLD:
+	case CONN_HTTP_HOLD:
+		break;
 	}
 }
 
@@ -496,6 +527,13 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct conn *c = container_of(w, struct conn, timer);
 
 	switch (c->state) {
+	case CONN_AGENT_HOLD:
+		conn_agent_reply(c, c->hold_role, true);
+		return;
+	case CONN_HTTP_HOLD:
+		c->state = CONN_HTTP_READ;
+		conn_http_process(c);
+		return;
 	case CONN_AGENT_READ_SEND:
 		/* Silence would leave haproxy's last state in place: always answer. */
 		metrics.conns_timed_out++;
@@ -757,6 +795,7 @@ bool server_start(struct ev_loop *loop, const struct config *cfg, char *err, siz
 	}
 	memcpy(srv.cfg, cfg, sizeof(*cfg));
 	srv.loop = loop;
+	srv.hold_until_ms = util_now_ms() + SERVER_HOLD_MS;
 	ev_init(&srv.accept_pause, accept_pause_cb);
 	server_raise_nofile(cfg->max_connections);
 	for (int i = 0; i < cfg->nhttp_listen; i++)

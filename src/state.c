@@ -38,6 +38,11 @@ const struct snapshot *state_current(void)
 	return current ? current : &starting;
 }
 
+bool state_has_round(void)
+{
+	return current != NULL;
+}
+
 void snapshot_free(struct snapshot *s)
 {
 	if (!s || s == &starting)

@@ -48,6 +48,10 @@ struct snapshot {
 /* The current snapshot; never NULL (an Unknown "starting" one before the first refresh). */
 const struct snapshot *state_current(void);
 
+/* True once the first refresh has published: a whole round (the local database probed,
+ * the peers answered or timed out) stands behind the snapshot. */
+bool state_has_round(void);
+
 /* Takes ownership of s (malloc'd, nodes malloc'd), replaces and frees the previous one,
  * logs a transition at notice when the verdict or the reason class changed. */
 void state_publish(struct snapshot *s);

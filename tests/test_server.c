@@ -40,6 +40,7 @@ struct child {
 static struct ev_loop *child_loop;
 static ev_timer fake_timer;
 static int child_info_fd;
+static bool child_fresh;   /* the child starts with no snapshot: a fresh process */
 
 static void fake_answer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -144,7 +145,8 @@ static void child_main(const struct config *cfg, bool hook, int nofile, int info
 	signal(SIGPIPE, SIG_IGN);
 	child_loop = ev_default_loop(0);
 	log_open(LOG_TARGET_STDERR, LOG_WARNING, LOG_DAEMON);
-	child_publish(VERDICT_PRIMARY);
+	if (!child_fresh)
+		child_publish(VERDICT_PRIMARY);
 	if (!server_start(child_loop, cfg, err, sizeof(err))) {
 		dprintf(info_fd, "E %s\n", err);
 		exit(2);
@@ -813,6 +815,60 @@ static void test_emfile(void)
 	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0, "EMFILE server exits cleanly");
 }
 
+/* No verdict before the first round: a fresh server holds its answers until the first
+ * snapshot (then answers from it at once), or for at most 1.5 s (then Unknown). */
+static void test_first_round(void)
+{
+	struct config cfg;
+	struct child c;
+	char got[512];
+	int64_t t0, ms;
+	int answered, cancelled, left, afd, hfd;
+	bool eof;
+
+	test_config(&cfg);
+	child_fresh = true;
+	if (!child_spawn(&c, &cfg, false)) {
+		child_fresh = false;
+		T_OK(false, "fresh server starts");
+		return;
+	}
+	child_fresh = false;
+	afd = tcp_connect(c.port[AGENT_PRIMARY]);
+	hfd = tcp_connect(c.port[HTTP4]);
+	send_str(hfd, "GET /state HTTP/1.0\r\n\r\n");
+	read_until_eof(afd, got, sizeof(got), 300, &eof);
+	T_OK(!eof && got[0] == '\0', "fresh server: agent check held (no Unknown before the first round)");
+	t0 = util_now_ms();
+	T_OK(child_cmd(&c, "V Primary\n"), "first round publishes");
+	read_until_eof(afd, got, sizeof(got), 1000, &eof);
+	ms = util_now_ms() - t0;
+	T_EQ_STR(got, "up\n", "held agent check answered from the first round");
+	T_OK(ms < 500, "... at once");
+	read_until_eof(hfd, got, sizeof(got), 1000, &eof);
+	T_EQ_INT(status_of(got), 200, "held /state answered 200 from the first round");
+	close(afd);
+	close(hfd);
+	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0, "fresh server exits cleanly");
+
+	child_fresh = true;
+	if (!child_spawn(&c, &cfg, false)) {
+		child_fresh = false;
+		T_OK(false, "fresh server starts (no round)");
+		return;
+	}
+	child_fresh = false;
+	t0 = util_now_ms();
+	agent_once(c.port[AGENT_PRIMARY], NULL, got, sizeof(got));
+	ms = util_now_ms() - t0;
+	T_EQ_STR(got, "down #unknown\n", "no first round within the hold: Unknown, as before");
+	T_OK(ms >= 1000 && ms < 1900, "... after the hold bound (1.5 s from start)");
+	printf("#   answered after %lld ms\n", (long long)ms);
+	T_OK(http_once(c.port[HTTP4], "GET /state HTTP/1.0\r\n\r\n", got, sizeof(got)) >= 500,
+	     "after the hold: /state answers Unknown (5xx) at once");
+	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0, "fresh server exits cleanly (2)");
+}
+
 static void hold_for_transcripts(void)
 {
 	const char *hold = getenv("PRIMGR_TEST_SERVER_HOLD");
@@ -860,6 +916,7 @@ int main(void)
 	     "every /realPrimary waiter answered or cancelled");
 	printf("#   waiters answered %d, cancelled %d, left %d\n", answered, cancelled, left);
 
+	test_first_round();
 	test_cap();
 	test_emfile();
 	test_many_idle();
