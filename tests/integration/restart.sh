@@ -79,7 +79,7 @@ wait_for 10 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'
 run_mode sa restart_sa 1
 is "$KILLED_sa/$FAILED_sa" "0/0" "[1] socket activation: $RESTARTS restarts, sessions killed / writes failed"
 ct_ours "$HOLD_PID" && kill -TERM "$HOLD_PID"
-wait_for 5 eval "! ct_alive $HOLD_PID"
+wait_for 5 eval "! ct_alive $HOLD_PID"; wait_for 5 eval "! (exec 3<>/dev/tcp/127.0.0.1/${NODE_HTTP[1]}) 2>/dev/null"
 primgr_start 1 || bail_out "primgr on node1 again"
 wait_for 10 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'
 run_mode plain restart_plain 100000

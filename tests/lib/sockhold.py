@@ -17,10 +17,16 @@ for a in addrs:
     s.listen(4096)
     socks.append(s)
 stop = False
+pid = 0
 def term(*_):
     global stop
     stop = True
+    if pid:
+        try: os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError: pass
 signal.signal(signal.SIGTERM, term)
+for s in socks:
+    s.set_inheritable(False)
 while not stop:
     pid = os.fork()
     if pid == 0:
@@ -30,6 +36,8 @@ while not stop:
         os.environ["LISTEN_FDS"] = str(len(socks))
         os.environ["LISTEN_PID"] = str(os.getpid())
         os.execvp(cmd[0], cmd)
+    if stop:
+        os.kill(pid, signal.SIGTERM)
     with open(pidfile + ".tmp", "w") as f:
         f.write("%d\n" % pid)
     os.rename(pidfile + ".tmp", pidfile)
@@ -41,7 +49,3 @@ while not stop:
             continue
         except ChildProcessError:
             break
-        finally:
-            if stop:
-                try: os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError: pass
