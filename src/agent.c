@@ -37,9 +37,10 @@ static bool agent_health(const struct snapshot *s, enum role r, const struct con
 	}
 }
 
-size_t agent_format(const struct snapshot *s, enum admin_state admin, enum role r,
-		    const struct config *cfg, int64_t now_ms, char *buf, size_t size)
+size_t agent_format(const struct snapshot *s, enum admin_state admin, bool ready,
+		    enum role r, const struct config *cfg, int64_t now_ms, char *buf, size_t size)
 {
+	const char *rd = ready ? " ready" : "";
 	const char *reason = "";
 	int weight, n;
 	bool up;
@@ -57,15 +58,15 @@ size_t agent_format(const struct snapshot *s, enum admin_state admin, enum role 
 		n = up ? snprintf(buf, size, "drain\n")
 		       : snprintf(buf, size, "down drain #%s\n", reason);
 	} else if (!up) {
-		/* "ready" too: haproxy keeps an agent's maint or drain until the agent says
-		 * ready, also in a backend where the node is down (a standby in the write
-		 * backend after `primgr ctl maint` then `ready`). */
-		n = snprintf(buf, size, "down ready #%s\n", reason);
+		/* "ready" in a down reply too while it is due: haproxy keeps an agent's maint
+		 * or drain until the agent says ready, also in a backend where the node is
+		 * down (a standby in the write backend after `primgr ctl maint` then `ready`). */
+		n = snprintf(buf, size, "down%s #%s\n", rd, reason);
 	} else if (r == ROLE_REPLICA) {
 		/* Always send the weight: haproxy keeps the last one it was told. */
-		n = snprintf(buf, size, "up ready %d%%\n", weight);
+		n = snprintf(buf, size, "up%s %d%%\n", rd, weight);
 	} else {
-		n = snprintf(buf, size, "up ready\n");
+		n = snprintf(buf, size, "up%s\n", rd);
 	}
 out:
 	if (n < 0 || size == 0)

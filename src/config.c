@@ -99,6 +99,22 @@ static const char *target_to_name(int t)
 	return t == LOG_TARGET_SYSLOG ? "syslog" : "stderr";
 }
 
+static int send_ready_from_name(const char *name)
+{
+	if (strcasecmp(name, "on-change") == 0)
+		return SEND_READY_ON_CHANGE;
+	if (strcasecmp(name, "always") == 0)
+		return SEND_READY_ALWAYS;
+	return -1;
+}
+
+static const char *send_ready_to_name(int v)
+{
+	return v == SEND_READY_ALWAYS ? "always" : "on-change";
+}
+
+static const struct enum_ops send_ready_ops = {send_ready_from_name, send_ready_to_name,
+                                               "on-change or always"};
 static const struct enum_ops scope_ops = {scope_from_name, scope_to_name,
                                           "location, cluster or list"};
 static const struct enum_ops target_ops = {target_from_name, target_to_name, "stderr or syslog"};
@@ -189,6 +205,10 @@ static const struct key keys[] = {
 	     "agent-check addresses with /primary, /replica or /send", RESTART),
 	DUR("agent", "send_timeout", agent_timeout_ms, 10, MS_1H, "1s",
 	    "wait for haproxy's agent-send line on /send listeners"),
+	ENUM("agent", "send_ready", send_ready, &send_ready_ops, "on-change",
+	     "replies carry ready: on-change (for ready_window) or always"),
+	DUR("agent", "ready_window", ready_window_ms, 0, MS_1H, "30s",
+	    "how long replies carry ready after the admin state leaves drain or maint"),
 
 	INT("server", "max_connections", max_connections, 1, 1000000, "10000",
 	    "concurrent client connections"),

@@ -28,6 +28,9 @@
 enum role { ROLE_PRIMARY, ROLE_REPLICA, ROLE_SEND };
 /* Which nodes vote: own location (default), the whole cluster, or a list of locations. */
 enum scope { SCOPE_LOCATION, SCOPE_CLUSTER, SCOPE_LIST };
+/* When agent replies carry "ready": for ready_window after the admin state leaves drain or
+ * maint (haproxy's own maint stays respected otherwise), or in every reply. */
+enum send_ready { SEND_READY_ON_CHANGE, SEND_READY_ALWAYS };
 
 struct listen_addr {
 	char host[256];  /* "" = every address ("*") */
@@ -91,6 +94,8 @@ struct config {
 	struct listen_addr agent_listen[CONFIG_MAX_LISTEN];
 	int nagent_listen;
 	uint32_t agent_timeout_ms;             /* wait for an agent-send line */
+	int send_ready;                        /* enum send_ready */
+	uint32_t ready_window_ms;              /* "ready" after leaving drain/maint */
 
 	/* [server] */
 	int max_connections;

@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -150,6 +151,8 @@ static void read_admin(void)
 {
 	enum admin_state a;
 	char err[160];
+	struct stat st;
+	int64_t mtime_ms = 0;
 
 	if (!R.cfg.admin_state_file[0])
 		return;
@@ -161,7 +164,10 @@ static void read_admin(void)
 		return;
 	}
 	R.admin_error[0] = '\0';
-	state_set_admin(a); /* logs a change itself */
+	/* The mtime dates primgr ctl's last write: the ready window survives a restart. */
+	if (stat(R.cfg.admin_state_file, &st) == 0)
+		mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	state_admin_seen(a, mtime_ms); /* logs a change itself */
 }
 
 /* Takes this probe's rows as the last good list when they were read. */

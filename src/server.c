@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +30,13 @@
 #define SERVER_LINGER_MAX_MS 2000         /* wait for the client's FIN after our reply */
 #define SERVER_LINGER_BYTES 65536         /* discard at most this much meanwhile */
 #define SERVER_SPARE_FDS 64               /* listeners, database, peers, logs */
+/* A new process holds every answer until its first complete round, at most this long
+ * after start: below haproxy's "timeout check" (2s in haproxy/primgr.cfg) with room for
+ * the check's connect. Past it, the answer is what the snapshot says (Unknown). */
+#define SERVER_HOLD_MS 1500
+#define SERVER_MAX_INHERITED 64           /* LISTEN_FDS descriptors taken */
+#define SERVER_LISTEN_FDS_START 3         /* sd_listen_fds(3): SD_LISTEN_FDS_START */
+#define SERVER_HOLD_POLL_MS 10            /* how often a held answer looks again */
 
 struct listener {
 	struct listener *next;
@@ -48,6 +56,8 @@ enum conn_state {
 	CONN_HTTP_WRITE,                   /* writing a response */
 	CONN_HTTP_WAIT_REALPRIMARY,        /* waiting for the /realPrimary fan-out */
 	CONN_LINGER,                       /* reply sent, write side shut, draining to EOF */
+	CONN_AGENT_HOLD,                   /* agent reply waits for the first round */
+	CONN_HTTP_HOLD,                    /* parsed request waits for the first round */
 };
 
 struct conn {
@@ -67,6 +77,7 @@ struct conn {
 	bool drained;                      /* the last recv emptied the socket's queue */
 	bool quiet;                        /* nothing unread and nothing more expected */
 	bool probe_quiet;                  /* fixed-role agent check: peek before closing */
+	enum role hold_role;               /* CONN_AGENT_HOLD: the role to answer for */
 	struct rp_waiter rp;               /* waiting for /realPrimary (realprimary_waiting) */
 };
 
@@ -77,6 +88,9 @@ static struct {
 	LIST_HEAD(, conn) conns;
 	ev_timer accept_pause;
 	bool accept_error_logged;
+	int64_t hold_until_ms;             /* answers wait for the first round until then */
+	int inherited[SERVER_MAX_INHERITED]; /* systemd's LISTEN_FDS; -1 once taken */
+	int ninherited;
 } srv;
 
 static struct server_stats stats;
@@ -116,6 +130,19 @@ static void conn_timer(struct conn *c, uint32_t ms)
 	ev_timer_stop(srv.loop, &c->timer);
 	ev_timer_set(&c->timer, ms / 1000.0, 0.);
 	ev_timer_start(srv.loop, &c->timer);
+}
+
+/* No verdict before the first round: a fresh process has not probed its database nor
+ * heard its peers, and its "starting" snapshot is Unknown. Held for at most
+ * SERVER_HOLD_MS after start; true when c was put on hold in state st. */
+static bool conn_hold(struct conn *c, enum conn_state st)
+{
+	if (state_has_round() || util_now_ms() >= srv.hold_until_ms)
+		return false;
+	c->state = st;
+	conn_io(c, 0);
+	conn_timer(c, SERVER_HOLD_POLL_MS);
+	return true;
 }
 
 static bool errno_is_reset(int e)
@@ -227,9 +254,17 @@ static void conn_agent_reply(struct conn *c, enum role r, bool parsed)
 	char line[AGENT_MAX_LINE];
 	size_t n;
 
-	if (parsed)
-		n = agent_format(state_current(), state_admin(), r, srv.cfg, util_now_ms(), line,
+	if (parsed && conn_hold(c, CONN_AGENT_HOLD)) {
+		c->hold_role = r;
+		return;
+	}
+	if (parsed) {
+		int64_t now = util_now_ms();
+
+		n = agent_format(state_current(), state_admin(),
+				 state_admin_says_ready(srv.cfg, now), r, srv.cfg, now, line,
 				 sizeof(line));
+	}
 	else
 		n = (size_t)snprintf(line, sizeof(line), "%s", AGENT_BAD_REQUEST);
 	count_agent(line);
@@ -367,6 +402,8 @@ static void conn_http_process(struct conn *c)
 			conn_respond_error(c, r);
 			return;
 		}
+		if (conn_hold(c, CONN_HTTP_HOLD))
+			return; /* parsed again when the hold ends */
 		memmove(c->in.data, c->in.data + req.head_len, c->in.len - req.head_len);
 		c->in.len -= req.head_len;
 		c->in.data[c->in.len] = '\0';
@@ -500,6 +537,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	case CONN_LINGER:
 		conn_linger_read(c);
 		break;
+	case CONN_AGENT_HOLD:
+	case CONN_HTTP_HOLD:
+		break;
 	}
 }
 
@@ -508,6 +548,13 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct conn *c = container_of(w, struct conn, timer);
 
 	switch (c->state) {
+	case CONN_AGENT_HOLD:
+		conn_agent_reply(c, c->hold_role, true);
+		return;
+	case CONN_HTTP_HOLD:
+		c->state = CONN_HTTP_READ;
+		conn_http_process(c);
+		return;
 	case CONN_AGENT_READ_SEND:
 		/* Silence would leave haproxy's last state in place: always answer. */
 		stats.conns_timed_out++;
@@ -655,6 +702,144 @@ fail:
 	return -1;
 }
 
+/* ---- systemd socket activation (sd_listen_fds semantics, without libsystemd) ---- */
+
+/* Takes the listening sockets systemd passed (LISTEN_PID is us, LISTEN_FDS of them from
+ * fd 3) and unsets the variables so that no child inherits them. Connections that arrive
+ * while primgr restarts wait in these sockets' accept queues instead of being refused. */
+static bool inherit_sockets(char *err, size_t errlen)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long n, p;
+
+	srv.ninherited = 0;
+	if (!pid || !fds)
+		return true;
+	p = strtol(pid, &end, 10);
+	if (*end || p != (long)getpid()) {
+		unsetenv("LISTEN_PID"), unsetenv("LISTEN_FDS"), unsetenv("LISTEN_FDNAMES");
+		return true; /* meant for another process */
+	}
+	n = strtol(fds, &end, 10);
+	unsetenv("LISTEN_PID"), unsetenv("LISTEN_FDS"), unsetenv("LISTEN_FDNAMES");
+	if (*end || n < 0 || n > SERVER_MAX_INHERITED) {
+		snprintf(err, errlen, "LISTEN_FDS=%s: expected 0-%d descriptors", fds,
+			 SERVER_MAX_INHERITED);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = SERVER_LISTEN_FDS_START + i, type = 0, acc = 0, fl;
+		socklen_t len = sizeof(type);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
+		    (len = sizeof(acc), getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len)) < 0 ||
+		    !acc) {
+			snprintf(err, errlen,
+				 "LISTEN_FDS descriptor %d is not a listening stream socket", fd);
+			return false;
+		}
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+			snprintf(err, errlen, "LISTEN_FDS descriptor %d: %s", fd, strerror(errno));
+			return false;
+		}
+		srv.inherited[srv.ninherited++] = fd;
+	}
+	if (n > 0)
+		log_msg(LOG_NOTICE, "socket activation: %ld listening socket(s) from systemd", n);
+	return true;
+}
+
+static bool addr_is_any(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return ss->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* Takes the inherited socket bound to sa ("*": any address, when sa is NULL, on port);
+ * returns its fd or -1 when none is. */
+static int inherited_take(const struct sockaddr *sa, uint16_t port)
+{
+	for (int i = 0; i < srv.ninherited; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = srv.inherited[i];
+		bool match;
+
+		if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (!sa)
+			match = addr_is_any(&ss) && addr_port(&ss) == port;
+		else if (sa->sa_family == AF_INET && ss.ss_family == AF_INET)
+			match = memcmp(&((const struct sockaddr_in *)sa)->sin_addr,
+				       &((struct sockaddr_in *)&ss)->sin_addr,
+				       sizeof(struct in_addr)) == 0 &&
+				((const struct sockaddr_in *)sa)->sin_port ==
+					((struct sockaddr_in *)&ss)->sin_port;
+		else if (sa->sa_family == AF_INET6 && ss.ss_family == AF_INET6)
+			match = memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+				       &((struct sockaddr_in6 *)&ss)->sin6_addr,
+				       sizeof(struct in6_addr)) == 0 &&
+				((const struct sockaddr_in6 *)sa)->sin6_port ==
+					((struct sockaddr_in6 *)&ss)->sin6_port;
+		else
+			match = false;
+		if (match) {
+			srv.inherited[i] = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* Every inherited socket must be a configured address: one left over means the socket
+ * unit and primgr.ini disagree, and checks sent to it would queue unanswered forever. */
+static bool inherited_all_taken(char *err, size_t errlen)
+{
+	for (int i = 0; i < srv.ninherited; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char host[INET6_ADDRSTRLEN] = "?";
+		int fd = srv.inherited[i];
+
+		if (fd < 0)
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+			inet_ntop(ss.ss_family,
+				  ss.ss_family == AF_INET6
+					  ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+					  : (void *)&((struct sockaddr_in *)&ss)->sin_addr,
+				  host, sizeof(host));
+		snprintf(err, errlen,
+			 "socket activation: descriptor %d (%s%s%s:%u) matches no [http] or [agent] "
+			 "listen address of the configuration; make primgr.socket's ListenStream= "
+			 "and primgr.ini agree",
+			 fd, ss.ss_family == AF_INET6 ? "[" : "", host,
+			 ss.ss_family == AF_INET6 ? "]" : "", addr_port(&ss));
+		return false;
+	}
+	return true;
+}
+
+static void inherited_close(void)
+{
+	for (int i = 0; i < srv.ninherited; i++)
+		if (srv.inherited[i] >= 0)
+			close(srv.inherited[i]);
+	srv.ninherited = 0;
+}
+
 static bool listener_add(int fd, const struct listen_addr *a, bool agent, int index)
 {
 	struct listener *l = calloc(1, sizeof(*l));
@@ -695,7 +880,9 @@ static bool listen_entry(const struct listen_addr *a, bool agent, int index, cha
 					    .sin_addr.s_addr = htonl(INADDR_ANY),
 					    .sin_port = htons(a->port) };
 
-		fd = listen_socket((struct sockaddr *)&six, sizeof(six), true);
+		fd = inherited_take(NULL, a->port);
+		if (fd < 0)
+			fd = listen_socket((struct sockaddr *)&six, sizeof(six), true);
 		if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
 			fd = listen_socket((struct sockaddr *)&four, sizeof(four), false);
 		if (fd < 0 || !listener_add(fd, a, agent, index)) {
@@ -712,7 +899,9 @@ static bool listen_entry(const struct listen_addr *a, bool agent, int index, cha
 		return false;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		fd = listen_socket(ai->ai_addr, ai->ai_addrlen, false);
+		fd = inherited_take(ai->ai_addr, a->port);
+		if (fd < 0)
+			fd = listen_socket(ai->ai_addr, ai->ai_addrlen, false);
 		if (fd < 0 || !listener_add(fd, a, agent, index)) {
 			if (fd >= 0)
 				close(fd);
@@ -771,14 +960,19 @@ bool server_start(struct ev_loop *loop, const struct config *cfg, char *err, siz
 	}
 	memcpy(srv.cfg, cfg, sizeof(*cfg));
 	srv.loop = loop;
+	srv.hold_until_ms = util_now_ms() + SERVER_HOLD_MS;
 	ev_init(&srv.accept_pause, accept_pause_cb);
 	server_raise_nofile(cfg->max_connections);
+	if (!inherit_sockets(err, errlen))
+		goto fail;
 	for (int i = 0; i < cfg->nhttp_listen; i++)
 		if (!listen_entry(&cfg->http_listen[i], false, i, err, errlen))
 			goto fail;
 	for (int i = 0; i < cfg->nagent_listen; i++)
 		if (!listen_entry(&cfg->agent_listen[i], true, i, err, errlen))
 			goto fail;
+	if (!inherited_all_taken(err, errlen))
+		goto fail;
 	for (struct listener *l = srv.listeners; l; l = l->next) {
 		ev_io_start(loop, &l->io);
 		log_msg(LOG_NOTICE, "listening on %s (%s, port %u)", l->name,
@@ -787,6 +981,7 @@ bool server_start(struct ev_loop *loop, const struct config *cfg, char *err, siz
 	return true;
 fail:
 	server_close_listeners();
+	inherited_close();
 	free(srv.cfg);
 	srv.cfg = NULL;
 	return false;

@@ -31,6 +31,10 @@ struct peer_seen {
 static struct peer_seen *peers_seen;
 static size_t npeers_seen;
 static enum admin_state admin = ADMIN_READY;
+static bool ready_open;         /* the ready window has a start */
+static int64_t ready_since_ms;  /* monotonic start of the ready window */
+static bool admin_file_seen;
+static int64_t admin_mtime_ms;  /* the admin-state file's mtime when last read */
 
 const struct snapshot *state_current(void)
 {
@@ -40,6 +44,11 @@ const struct snapshot *state_current(void)
 int64_t state_last_transition_wall_ms(void)
 {
 	return last_transition_wall_ms;
+}
+
+bool state_has_round(void)
+{
+	return current != NULL;
 }
 
 void snapshot_free(struct snapshot *s)
@@ -250,7 +259,41 @@ void state_set_admin(enum admin_state a)
 {
 	if (a != admin)
 		log_msg(LOG_NOTICE, "admin state %s -> %s", admin_names[admin], admin_names[a]);
+	if (a == ADMIN_READY && admin != ADMIN_READY) {
+		ready_open = true;
+		ready_since_ms = util_now_ms();
+	} else if (a != ADMIN_READY) {
+		ready_open = false;
+	}
 	admin = a;
+}
+
+void state_admin_seen(enum admin_state a, int64_t mtime_wall_ms)
+{
+	bool written = mtime_wall_ms > 0 && (!admin_file_seen || mtime_wall_ms != admin_mtime_ms);
+
+	if (a == ADMIN_READY && admin == ADMIN_READY && written) {
+		/* Written by primgr ctl while this process was not looking: date the window
+		 * from the write, not from now (a wall clock step only moves it). */
+		int64_t age = util_wall_ms() - mtime_wall_ms;
+		int64_t since = util_now_ms() - (age > 0 ? age : 0);
+
+		if (!ready_open || since > ready_since_ms) {
+			ready_open = true;
+			ready_since_ms = since;
+		}
+	}
+	admin_file_seen = true;
+	admin_mtime_ms = mtime_wall_ms;
+	state_set_admin(a);
+}
+
+bool state_admin_says_ready(const struct config *cfg, int64_t now_ms)
+{
+	if (cfg->send_ready == SEND_READY_ALWAYS)
+		return true;
+	return admin == ADMIN_READY && ready_open &&
+	       now_ms - ready_since_ms < (int64_t)cfg->ready_window_ms;
 }
 
 const char *state_admin_name(enum admin_state a)

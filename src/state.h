@@ -48,6 +48,10 @@ struct snapshot {
 /* The current snapshot; never NULL (an Unknown "starting" one before the first refresh). */
 const struct snapshot *state_current(void);
 
+/* True once the first refresh has published: a whole round (the local database probed,
+ * the peers answered or timed out) stands behind the snapshot. */
+bool state_has_round(void);
+
 /* Takes ownership of s (malloc'd, nodes malloc'd), replaces and frees the previous one,
  * logs a transition at notice when the verdict or the reason class changed. */
 void state_publish(struct snapshot *s);
@@ -71,7 +75,16 @@ void snapshot_free(struct snapshot *s);
 void state_shutdown(void);
 
 enum admin_state state_admin(void);
+/* Sets the admin state; leaving drain or maint for ready opens the ready window. */
 void state_set_admin(enum admin_state a);
+/* What the admin-state file said (a) and its mtime (wall ms; 0 = no file). A file that
+ * says ready and was written (by primgr ctl) since it was last seen, or before this
+ * process started, opens the ready window from its mtime: a restart inside the window
+ * still sends ready, and `primgr ctl ready` says ready again even when already ready. */
+void state_admin_seen(enum admin_state a, int64_t mtime_wall_ms);
+/* True when agent replies carry "ready" at now_ms: always with send_ready = always, else
+ * while the admin state is ready and it left drain/maint less than ready_window ago. */
+bool state_admin_says_ready(const struct config *cfg, int64_t now_ms);
 const char *state_admin_name(enum admin_state a);    /* "ready", "drain", "maint" */
 bool state_admin_parse(const char *s, enum admin_state *out) WUR;
 /* Reads the admin-state file (missing file = ready). */

@@ -45,7 +45,7 @@ static const char *line_for(const struct snapshot *s, enum admin_state a, enum r
 			    const struct config *cfg, int64_t now)
 {
 	static char buf[AGENT_MAX_LINE];
-	size_t n = agent_format(s, a, r, cfg, now, buf, sizeof(buf));
+	size_t n = agent_format(s, a, false, r, cfg, now, buf, sizeof(buf));
 
 	if (n != strlen(buf))
 		return "(length mismatch)";
@@ -61,15 +61,15 @@ static void test_table(void)
 		bool include_primary;
 		const char *want;
 	} cases[] = {
-		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_READY, false, "up ready\n" },
-		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_READY, false, "down ready #primary\n" },
-		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_READY, true, "up ready 100%\n" },
-		{ VERDICT_STANDBY, ROLE_PRIMARY, ADMIN_READY, false, "down ready #standby\n" },
-		{ VERDICT_STANDBY, ROLE_REPLICA, ADMIN_READY, false, "up ready 100%\n" },
-		{ VERDICT_UNKNOWN, ROLE_PRIMARY, ADMIN_READY, false, "down ready #unknown\n" },
-		{ VERDICT_UNKNOWN, ROLE_REPLICA, ADMIN_READY, false, "down ready #unknown\n" },
-		{ VERDICT_DOWN, ROLE_PRIMARY, ADMIN_READY, false, "down ready #db-down\n" },
-		{ VERDICT_DOWN, ROLE_REPLICA, ADMIN_READY, false, "down ready #db-down\n" },
+		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_READY, false, "up\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_READY, false, "down #primary\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_READY, true, "up 100%\n" },
+		{ VERDICT_STANDBY, ROLE_PRIMARY, ADMIN_READY, false, "down #standby\n" },
+		{ VERDICT_STANDBY, ROLE_REPLICA, ADMIN_READY, false, "up 100%\n" },
+		{ VERDICT_UNKNOWN, ROLE_PRIMARY, ADMIN_READY, false, "down #unknown\n" },
+		{ VERDICT_UNKNOWN, ROLE_REPLICA, ADMIN_READY, false, "down #unknown\n" },
+		{ VERDICT_DOWN, ROLE_PRIMARY, ADMIN_READY, false, "down #db-down\n" },
+		{ VERDICT_DOWN, ROLE_REPLICA, ADMIN_READY, false, "down #db-down\n" },
 
 		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_DRAIN, false, "drain\n" },
 		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_DRAIN, false, "down drain #primary\n" },
@@ -117,9 +117,9 @@ static void test_stale(void)
 	struct snapshot *s = snap(VERDICT_PRIMARY, NOW - 5000);
 
 	test_config(&cfg);
-	T_EQ_STR(line_for(s, ADMIN_READY, ROLE_PRIMARY, &cfg, NOW), "up ready\n",
+	T_EQ_STR(line_for(s, ADMIN_READY, ROLE_PRIMARY, &cfg, NOW), "up\n",
 		 "Primary exactly stale_after old is still Primary");
-	T_EQ_STR(line_for(s, ADMIN_READY, ROLE_PRIMARY, &cfg, NOW + 1), "down ready #unknown\n",
+	T_EQ_STR(line_for(s, ADMIN_READY, ROLE_PRIMARY, &cfg, NOW + 1), "down #unknown\n",
 		 "Primary older than stale_after: down #unknown");
 	T_EQ_INT(state_verdict(s, NOW + 1, cfg.stale_after_ms), VERDICT_UNKNOWN,
 		 "state_verdict: stale is Unknown");
@@ -136,18 +136,18 @@ static void test_weights(void)
 		int want;
 		const char *line;
 	} cases[] = {
-		{ 0, -1, 100, "up ready 100%\n" },
-		{ 5000, -1, 100, "up ready 100%\n" },       /* at lag_full */
-		{ 5001, -1, 100, "up ready 100%\n" },       /* rounds to 100 */
-		{ 5300, -1, 99, "up ready 99%\n" },
-		{ 17500, -1, 55, "up ready 55%\n" },        /* halfway: 100 - 90/2, rounded */
-		{ 29999, -1, 10, "up ready 10%\n" },
-		{ 30000, -1, 10, "up ready 10%\n" },        /* at max_lag: min_weight */
-		{ 45000, 0, 10, "up ready 10%\n" },         /* over max_lag, grace just started */
-		{ 45000, 9999, 10, "up ready 10%\n" },      /* still within lag_grace */
-		{ 45000, 10000, 0, "down ready #lag\n" },         /* grace over */
-		{ 45000, 60000, 0, "down ready #lag\n" },
-		{ 45000, -1, 10, "up ready 10%\n" },        /* over, but no since: stays up */
+		{ 0, -1, 100, "up 100%\n" },
+		{ 5000, -1, 100, "up 100%\n" },       /* at lag_full */
+		{ 5001, -1, 100, "up 100%\n" },       /* rounds to 100 */
+		{ 5300, -1, 99, "up 99%\n" },
+		{ 17500, -1, 55, "up 55%\n" },        /* halfway: 100 - 90/2, rounded */
+		{ 29999, -1, 10, "up 10%\n" },
+		{ 30000, -1, 10, "up 10%\n" },        /* at max_lag: min_weight */
+		{ 45000, 0, 10, "up 10%\n" },         /* over max_lag, grace just started */
+		{ 45000, 9999, 10, "up 10%\n" },      /* still within lag_grace */
+		{ 45000, 10000, 0, "down #lag\n" },         /* grace over */
+		{ 45000, 60000, 0, "down #lag\n" },
+		{ 45000, -1, 10, "up 10%\n" },        /* over, but no since: stays up */
 	};
 	struct config cfg;
 	char name[128];
@@ -197,23 +197,23 @@ static void test_unknown_lag(void)
 	state_publish(s);
 	T_EQ_INT(state_current()->lag_over_since_ms, NOW, "unknown lag: since set at publish");
 	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 1000),
-		 "up ready 10%\n", "unknown lag within grace: min_weight");
+		 "up 10%\n", "unknown lag within grace: min_weight");
 
 	s = snap(VERDICT_STANDBY, NOW + 8000);
 	s->lag_known = false;
 	state_publish(s);
 	T_EQ_INT(state_current()->lag_over_since_ms, NOW, "unknown lag again: since carried over");
 	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 9999),
-		 "up ready 10%\n", "unknown lag 9999 ms: still up");
+		 "up 10%\n", "unknown lag 9999 ms: still up");
 	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 10000),
-		 "down ready #lag\n", "unknown lag for lag_grace: down #lag");
+		 "down #lag\n", "unknown lag for lag_grace: down #lag");
 
 	s = snap(VERDICT_STANDBY, NOW + 9000);
 	s->lag_ms = 100;
 	state_publish(s);
 	T_EQ_INT(state_current()->lag_over_since_ms, 0, "known lag again: since cleared");
 	T_EQ_STR(line_for(state_current(), ADMIN_READY, ROLE_REPLICA, &cfg, NOW + 10000),
-		 "up ready 100%\n", "known small lag: up 100%");
+		 "up 100%\n", "known small lag: up 100%");
 
 	s = snap(VERDICT_STANDBY, NOW + 9500);
 	s->lag_known = false;
@@ -405,6 +405,58 @@ static void test_transitions(void)
 	unlink(path);
 }
 
+/* The word "ready": in every admin-ready reply form while it is due, and when it is due. */
+static void test_ready_word(void)
+{
+	static const struct {
+		enum verdict v;
+		enum role r;
+		enum admin_state a;
+		const char *want;
+	} cases[] = {
+		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_READY, "up ready\n" },
+		{ VERDICT_PRIMARY, ROLE_REPLICA, ADMIN_READY, "down ready #primary\n" },
+		{ VERDICT_STANDBY, ROLE_REPLICA, ADMIN_READY, "up ready 100%\n" },
+		{ VERDICT_UNKNOWN, ROLE_PRIMARY, ADMIN_READY, "down ready #unknown\n" },
+		/* never with drain or maint: those words are the admin state */
+		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_DRAIN, "drain\n" },
+		{ VERDICT_STANDBY, ROLE_PRIMARY, ADMIN_DRAIN, "down drain #standby\n" },
+		{ VERDICT_PRIMARY, ROLE_PRIMARY, ADMIN_MAINT, "maint\n" },
+	};
+	struct config cfg;
+	char buf[AGENT_MAX_LINE];
+	int64_t now = util_now_ms(), wall = util_wall_ms();
+
+	test_config(&cfg);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct snapshot *s = snap(cases[i].v, NOW - 100);
+		agent_format(s, cases[i].a, true, cases[i].r, &cfg, NOW, buf, sizeof(buf));
+		T_EQ_STR(buf, cases[i].want, cases[i].want);
+		snapshot_free(s);
+	}
+
+	cfg.ready_window_ms = 30000;
+	state_admin_seen(ADMIN_READY, 0);
+	T_OK(!state_admin_says_ready(&cfg, now), "no admin file at start: no ready");
+	state_admin_seen(ADMIN_READY, wall - 60000);
+	T_OK(!state_admin_says_ready(&cfg, now), "file written 60 s ago (window 30 s): no ready");
+	state_admin_seen(ADMIN_READY, wall - 10000);
+	T_OK(state_admin_says_ready(&cfg, now), "ctl ready 10 s ago (a restart): ready");
+	T_OK(!state_admin_says_ready(&cfg, now + 20500), "... until the window from the write ends");
+	state_admin_seen(ADMIN_READY, wall - 10000);
+	T_OK(state_admin_says_ready(&cfg, now), "the same file again: the window is unchanged");
+	state_admin_seen(ADMIN_MAINT, wall);
+	T_OK(!state_admin_says_ready(&cfg, now), "maint: no ready");
+	state_admin_seen(ADMIN_READY, wall - 3600000); /* an old mtime: the change dates it */
+	T_OK(state_admin_says_ready(&cfg, util_now_ms()), "maint -> ready seen: ready");
+	T_OK(!state_admin_says_ready(&cfg, util_now_ms() + 30000), "... for ready_window");
+	cfg.send_ready = SEND_READY_ALWAYS;
+	T_OK(state_admin_says_ready(&cfg, util_now_ms() + 30000), "send_ready = always");
+	state_set_admin(ADMIN_DRAIN);
+	T_OK(state_admin_says_ready(&cfg, now), "send_ready = always: even in drain (unused)");
+	state_set_admin(ADMIN_READY);
+}
+
 int main(void)
 {
 	test_table();
@@ -412,6 +464,7 @@ int main(void)
 	test_weights();
 	test_unknown_lag();
 	test_parse_role();
+	test_ready_word(); /* first: it needs an admin state that never changed */
 	test_admin_file();
 	test_transitions();
 	return t_done();

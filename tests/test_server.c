@@ -41,6 +41,7 @@ struct child {
 static struct ev_loop *child_loop;
 static ev_timer fake_timer;
 static int child_info_fd;
+static bool child_fresh;   /* the child starts with no snapshot: a fresh process */
 
 static void fake_answer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -145,7 +146,8 @@ static void child_main(const struct config *cfg, bool hook, int nofile, int info
 	signal(SIGPIPE, SIG_IGN);
 	child_loop = ev_default_loop(0);
 	log_open(LOG_TARGET_STDERR, LOG_WARNING, LOG_DAEMON);
-	child_publish(VERDICT_PRIMARY);
+	if (!child_fresh)
+		child_publish(VERDICT_PRIMARY);
 	http_set_metrics(metrics_format);
 	if (!server_start(child_loop, cfg, err, sizeof(err))) {
 		dprintf(info_fd, "E %s\n", err);
@@ -405,17 +407,17 @@ static void test_agent(struct child *c)
 		int port;
 		const char *send, *want;
 	} cases[] = {
-		{ "Primary", "ready", AGENT_PRIMARY, NULL, "up ready\n" },
-		{ "Primary", "ready", AGENT_REPLICA, NULL, "down ready #primary\n" },
-		{ "Primary", "ready", AGENT_SEND, "primary\n", "up ready\n" },
-		{ "Primary", "ready", AGENT_SEND, "replica\r\n", "down ready #primary\n" },
+		{ "Primary", "ready", AGENT_PRIMARY, NULL, "up\n" },
+		{ "Primary", "ready", AGENT_REPLICA, NULL, "down #primary\n" },
+		{ "Primary", "ready", AGENT_SEND, "primary\n", "up\n" },
+		{ "Primary", "ready", AGENT_SEND, "replica\r\n", "down #primary\n" },
 		{ "Primary", "ready", AGENT_SEND, "bogus\n", "down #bad-request\n" },
-		{ "Primary", "ready", AGENT_PRIMARY, "replica\n", "up ready\n" },
-		{ "Standby", "ready", AGENT_PRIMARY, NULL, "down ready #standby\n" },
-		{ "Standby", "ready", AGENT_REPLICA, NULL, "up ready 100%\n" },
-		{ "Standby", "ready", AGENT_SEND, "replica\n", "up ready 100%\n" },
-		{ "Down", "ready", AGENT_PRIMARY, NULL, "down ready #db-down\n" },
-		{ "Unknown", "ready", AGENT_REPLICA, NULL, "down ready #unknown\n" },
+		{ "Primary", "ready", AGENT_PRIMARY, "replica\n", "up\n" },
+		{ "Standby", "ready", AGENT_PRIMARY, NULL, "down #standby\n" },
+		{ "Standby", "ready", AGENT_REPLICA, NULL, "up 100%\n" },
+		{ "Standby", "ready", AGENT_SEND, "replica\n", "up 100%\n" },
+		{ "Down", "ready", AGENT_PRIMARY, NULL, "down #db-down\n" },
+		{ "Unknown", "ready", AGENT_REPLICA, NULL, "down #unknown\n" },
 		{ "Primary", "drain", AGENT_PRIMARY, NULL, "drain\n" },
 		{ "Primary", "maint", AGENT_SEND, "replica\n", "maint\n" },
 	};
@@ -433,7 +435,7 @@ static void test_agent(struct child *c)
 		T_EQ_STR(got, cases[i].want, name);
 	}
 	child_cmd(c, "V Primary\n");
-	child_cmd(c, "A ready\n");
+	child_cmd(c, "A ready\n"); /* leaves maint: replies say ready for ready_window */
 
 	/* agent-send: a line without newline, then EOF: still answered */
 	{
@@ -443,7 +445,7 @@ static void test_agent(struct child *c)
 		shutdown(fd, SHUT_WR);
 		read_until_eof(fd, got, sizeof(got), 2000, &eof);
 		close(fd);
-		T_EQ_STR(got, "up ready\n", "agent-send without newline, then EOF");
+		T_EQ_STR(got, "up ready\n", "agent-send without newline, then EOF (maint just left)");
 	}
 	/* agent-send: silence is answered at send_timeout, never left hanging */
 	{
@@ -736,7 +738,7 @@ static void test_many_idle(void)
 	t0 = util_now_ms();
 	agent_once(c.port[AGENT_PRIMARY], NULL, resp, sizeof(resp));
 	agent_ms = util_now_ms() - t0;
-	T_EQ_STR(resp, "up ready\n", "agent answer with 2000 idle connections");
+	T_EQ_STR(resp, "up\n", "agent answer with 2000 idle connections");
 	T_OK(agent_ms < 50, "agent answer in under 50 ms");
 	printf("#   agent answer took %lld ms\n", (long long)agent_ms);
 
@@ -815,6 +817,60 @@ static void test_emfile(void)
 	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0, "EMFILE server exits cleanly");
 }
 
+/* No verdict before the first round: a fresh server holds its answers until the first
+ * snapshot (then answers from it at once), or for at most 1.5 s (then Unknown). */
+static void test_first_round(void)
+{
+	struct config cfg;
+	struct child c;
+	char got[512];
+	int64_t t0, ms;
+	int answered, cancelled, left, afd, hfd;
+	bool eof;
+
+	test_config(&cfg);
+	child_fresh = true;
+	if (!child_spawn(&c, &cfg, false)) {
+		child_fresh = false;
+		T_OK(false, "fresh server starts");
+		return;
+	}
+	child_fresh = false;
+	afd = tcp_connect(c.port[AGENT_PRIMARY]);
+	hfd = tcp_connect(c.port[HTTP4]);
+	send_str(hfd, "GET /state HTTP/1.0\r\n\r\n");
+	read_until_eof(afd, got, sizeof(got), 300, &eof);
+	T_OK(!eof && got[0] == '\0', "fresh server: agent check held (no Unknown before the first round)");
+	t0 = util_now_ms();
+	T_OK(child_cmd(&c, "V Primary\n"), "first round publishes");
+	read_until_eof(afd, got, sizeof(got), 1000, &eof);
+	ms = util_now_ms() - t0;
+	T_EQ_STR(got, "up\n", "held agent check answered from the first round");
+	T_OK(ms < 500, "... at once");
+	read_until_eof(hfd, got, sizeof(got), 1000, &eof);
+	T_EQ_INT(status_of(got), 200, "held /state answered 200 from the first round");
+	close(afd);
+	close(hfd);
+	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0, "fresh server exits cleanly");
+
+	child_fresh = true;
+	if (!child_spawn(&c, &cfg, false)) {
+		child_fresh = false;
+		T_OK(false, "fresh server starts (no round)");
+		return;
+	}
+	child_fresh = false;
+	t0 = util_now_ms();
+	agent_once(c.port[AGENT_PRIMARY], NULL, got, sizeof(got));
+	ms = util_now_ms() - t0;
+	T_EQ_STR(got, "down #unknown\n", "no first round within the hold: Unknown, as before");
+	T_OK(ms >= 1000 && ms < 1900, "... after the hold bound (1.5 s from start)");
+	printf("#   answered after %lld ms\n", (long long)ms);
+	T_OK(http_once(c.port[HTTP4], "GET /state HTTP/1.0\r\n\r\n", got, sizeof(got)) >= 500,
+	     "after the hold: /state answers Unknown (5xx) at once");
+	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0, "fresh server exits cleanly (2)");
+}
+
 static void hold_for_transcripts(void)
 {
 	const char *hold = getenv("PRIMGR_TEST_SERVER_HOLD");
@@ -862,6 +918,7 @@ int main(void)
 	     "every /realPrimary waiter answered or cancelled");
 	printf("#   waiters answered %d, cancelled %d, left %d\n", answered, cancelled, left);
 
+	test_first_round();
 	test_cap();
 	test_emfile();
 	test_many_idle();

@@ -19,6 +19,7 @@ install_parse_options "$@"
 inst 0755 "$builddir/src/primgr" "$prefix/sbin/primgr"
 inst_config "$srcdir/etc/primgr.ini" "$sysconfdir/primgr/primgr.ini"
 inst_unit "$srcdir/etc/primgr.service" "$unitdir/primgr.service"
+inst_unit "$srcdir/etc/primgr.socket" "$unitdir/primgr.socket"
 inst 0644 "$srcdir/man/primgr.8" "$prefix/share/man/man8/primgr.8"
 inst 0644 "$srcdir/man/primgr.ini.5" "$prefix/share/man/man5/primgr.ini.5"
 # systemd's StateDirectory= creates /var/lib/primgr too; this is for starts without it.

@@ -62,7 +62,7 @@ for i in 1 2 3; do
 	is "$(http_code "$i" /realPrimary) $(http_json "$i" /realPrimary .realPrimary)" "200 node1" \
 		"[1] node$i /realPrimary names node1"
 done
-is "$(agent_get 1 primary)" "up ready" "[1] node1 agent (primary role) answers up ready"
+is "$(agent_get 1 primary)" "up" "[1] node1 agent (primary role) answers up"
 a=$(agent_get 2 primary)
 check "[1] node2 agent (primary role) answers down ($a)" test "${a%% *}" = down
 
@@ -88,14 +88,14 @@ one_per_second() {
 loadgen_build || bail_out "build tests/lib/loadgen.c"
 base=$(pgss_rate one_per_second 6)
 # (pgss_rate runs in a command substitution: the summary comes back through a file)
-load_run() { loadgen_agent 1 primary 5000 6 "up ready" >"$CT_DIR/loadgen.out"; }
+load_run() { loadgen_agent 1 primary 5000 6 "up" >"$CT_DIR/loadgen.out"; }
 loaded=$(pgss_rate load_run)
 lg_out=$(cat "$CT_DIR/loadgen.out")
 diag "loadgen: $lg_out"
 diag "statements/s reaching node1 from primgr: ${base} at 1 check/s, ${loaded} at 5,000 checks/s"
 check "[7] primgr's refresh reaches PostgreSQL (${base} statements/s)" \
 	awk -v b="$base" 'BEGIN { exit !(b > 0) }'
-check "[7] the load generator kept 5,000 agent checks/s, all 'up ready' ($(loadgen_field "$lg_out" rate)/s)" \
+check "[7] the load generator kept 5,000 agent checks/s, all 'up' ($(loadgen_field "$lg_out" rate)/s)" \
 	awk -v r="$(loadgen_field "$lg_out" rate)" -v ok="$(loadgen_field "$lg_out" ok)" \
 	-v n="$(loadgen_field "$lg_out" requests)" 'BEGIN { exit !(r >= 4750 && ok == n && n >= 28500) }'
 check "[7] statements/s under load ($loaded) stay what they are at 1 check/s ($base)" \

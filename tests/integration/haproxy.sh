@@ -134,7 +134,7 @@ else
 	not_ok "[6] primgr ctl ready: node$D back UP with weight 100 in pg_read"
 	show_ha
 fi
-# The write backend hears "ready" too (a down standby says "down ready #standby"), so the
+# The write backend hears "ready" too for ready_window (a down standby says "down ready #standby"), so the
 # maint given there ends with ready.
 if wait_for 5 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'; then
 	ok "[6] after ready, pg_write is as before the admin states (after ${WAIT_MS} ms)"

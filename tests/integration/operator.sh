@@ -159,7 +159,7 @@ log_since() { tail -n +"$(($2 + 1))" "$1"; }
 PID1=$(primgr_pid 1)
 l0=$(log_lines "$LOG1")
 LOAD_S=9
-"$LOADGEN" -p "${NODE_AGENT[1]}" -r 150 -d "$LOAD_S" -c 64 -t 2000 -e "up ready" \
+"$LOADGEN" -p "${NODE_AGENT[1]}" -r 150 -d "$LOAD_S" -c 64 -t 2000 -e "up" \
 	>"$CT_DIR/load-agent.out" 2>&1 &
 lg_agent=$!
 CT_BG_PIDS+=("$lg_agent")
@@ -189,7 +189,7 @@ lg_clean() {
 		-v b="$(loadgen_field "$1" bad)" -v min="$2" \
 		'BEGIN { exit !(n >= min && ok == n && e == 0 && t == 0 && b == 0) }'
 }
-check "[3] $(loadgen_field "$la" requests) agent checks during $HUPS SIGHUPs: every one answered 'up ready'" \
+check "[3] $(loadgen_field "$la" requests) agent checks during $HUPS SIGHUPs: every one answered 'up'" \
 	lg_clean "$la" $((150 * LOAD_S * 8 / 10))
 check "[3] $(loadgen_field "$lh" requests) HTTP /state checks during $HUPS SIGHUPs: every one answered 200" \
 	lg_clean "$lh" $((150 * LOAD_S * 8 / 10))

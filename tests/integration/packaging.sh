@@ -286,6 +286,7 @@ if need systemd-analyze; then
 	U=$T/units
 	mkdir -p "$U/postgresql-15.service.d" "$U/postgresql@15-main.service.d"
 	sed "s|/usr/sbin/|$D1/usr/sbin/|" "$D1/usr/lib/systemd/system/primgr.service" >"$U/primgr.service"
+	cp "$D1/usr/lib/systemd/system/primgr.socket" "$U/primgr.socket"
 	sed "s|/usr/local/sbin/|$D2/usr/local/sbin/|" \
 		"$D2/usr/local/lib/systemd/system/primgr-pg-autostart.service" >"$U/primgr-pg-autostart.service"
 	cp "$D2/etc/systemd/system/postgresql-15.service.d/primgr-autostart.conf" "$U/postgresql-15.service.d/"
@@ -293,7 +294,7 @@ if need systemd-analyze; then
 	# RHEL's unit, reduced to what the drop-in needs
 	printf '[Unit]\nDescription=PostgreSQL 15 (test stand-in)\n[Service]\nType=notify\nExecStart=/bin/true\n' \
 		>"$U/postgresql-15.service"
-	units=(primgr.service primgr-pg-autostart.service postgresql-15.service)
+	units=(primgr.service primgr.socket primgr-pg-autostart.service postgresql-15.service)
 	[ -e /lib/systemd/system/postgresql@.service ] && units+=(postgresql@15-main.service)
 	out=$(SYSTEMD_UNIT_PATH=$U: systemd-analyze verify --man=no "${units[@]}" 2>&1)
 	rc=$?
@@ -326,6 +327,7 @@ fi
 is "$rc1" 0 "install-primgr.sh into a DESTDIR"
 pkg_same_list "  its files" "$(pkg_tree "$D1")" "/etc/primgr/primgr.ini
 /usr/lib/systemd/system/primgr.service
+/usr/lib/systemd/system/primgr.socket
 /usr/sbin/primgr
 /usr/share/man/man5/primgr.ini.5
 /usr/share/man/man8/primgr.8"
@@ -442,6 +444,7 @@ else
 			primgr) want="/etc/primgr
 /etc/primgr/primgr.ini
 /usr/lib/systemd/system/primgr.service
+/usr/lib/systemd/system/primgr.socket
 /usr/sbin/primgr
 /usr/share/man/man5/primgr.ini.5
 /usr/share/man/man8/primgr.8" ;;
@@ -482,6 +485,7 @@ else
 			case "$p" in
 			primgr) want="/etc/primgr/primgr.ini
 /lib/systemd/system/primgr.service
+/lib/systemd/system/primgr.socket
 /usr/sbin/primgr
 /usr/share/man/man5/primgr.ini.5
 /usr/share/man/man8/primgr.8" ;;

@@ -228,8 +228,8 @@ for u in "$u1" "$u2"; do
 done
 check "topology cache written with 2 nodes" \
 	'[ "$(jq ".nodes|length" "$tmp/n1/topology.json" 2>/dev/null)" = 2 ]'
-check "agent /primary: up ready" \
-	'[ "$( (exec 3<>/dev/tcp/127.0.0.1/$agent1; cat <&3) 2>/dev/null | tr -d "\r\n")" = "up ready" ]'
+check "agent /primary: up" \
+	'[ "$( (exec 3<>/dev/tcp/127.0.0.1/$agent1; cat <&3) 2>/dev/null | tr -d "\r\n")" = "up" ]'
 check "application_name=primgr sessions, at most pool_size each" \
 	'c=$(psql_c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'"'primgr'"'"'"); [ "$c" -ge 2 ] && [ "$c" -le 6 ]'
 

@@ -76,7 +76,7 @@ slow=$!
 CT_BG_PIDS+=("$slow")
 # reset in the middle of a /realPrimary wait
 curl -s --noproxy '*' -m 0.05 "$url/realPrimary" >/dev/null 2>&1
-is "$(agent_get 1 primary) / $(agent_get 1 replica)" "up ready / down ready #primary" "agent: both roles"
+is "$(agent_get 1 primary) / $(agent_get 1 replica)" "up / down #primary" "agent: both roles"
 ctl() { as_pg "$CT_DIR/bin/primgr" ctl "$1" -c "$d1/primgr.ini" >>"$CT_DIR/commands.log" 2>&1; }
 ctl drain
 wait_for 20 eval '[ "$(agent_get 1)" = drain ]'

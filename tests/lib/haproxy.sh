@@ -149,7 +149,7 @@ ha_status() {
 
 ha_weight() { ha_field "$1" "$2" weight; }
 # ha_agent_says BACKEND SERVER: the last agent reply's text as haproxy shows it (last_agt:
-# "unknown" for "down #unknown", empty for "up ready").
+# "unknown" for "down #unknown", empty for "up").
 ha_agent_says() { ha_field "$1" "$2" last_agt; }
 
 # ha_is BACKEND SERVER STATUS: the server has that status (first word) now.
