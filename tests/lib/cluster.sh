@@ -599,8 +599,15 @@ failover_to() {
 	for k in $(data_nodes); do
 		[ "$k" = "$j" ] || [ "$k" = "$old" ] && continue
 		node_running "$k" || continue
-		ct_run "node$k standby follow" "$REPMGR" -f "$(node_conf "$k")" standby follow \
-			--upstream-node-id="$j" || return 1
+		if ! ct_run "node$k standby follow" "$REPMGR" -f "$(node_conf "$k")" standby follow \
+			--upstream-node-id="$j"; then
+			# repmgrd promotes the most advanced standby; a test names its target, which on a
+			# loaded machine may have received less WAL than a sibling before the stop. That
+			# sibling cannot follow ("forked off ... before current recovery point"): it is
+			# rewound onto the new primary instead, as an operator would.
+			diag "node$k cannot follow node$j: node rejoin --force-rewind instead"
+			node_rejoin "$k" "$j" || return 1
+		fi
 		node_track "$k"
 	done
 	witness_sync_all || return 1
