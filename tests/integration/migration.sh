@@ -52,6 +52,13 @@ legacy_stop() {
 	LEGACY_PID[$1]=
 }
 
+# legacy_stop_all: every stand-in still running (a failure or bail_out mid-test leaves some;
+# cluster_cleanup only stops postgres, primgr and haproxy), by the pids started here.
+legacy_stop_all() {
+	local i
+	for i in "${!LEGACY_PID[@]}"; do legacy_stop "$i"; done
+}
+
 # legacy_ini NAMES: the INI override for [consensus] legacy_peers (none when empty).
 legacy_ini() { [ -n "$1" ] && echo "consensus.legacy_peers=$1"; }
 
@@ -124,6 +131,7 @@ show_states() {
 
 # --- [1] Python everywhere -------------------------------------------------------------------
 cluster_init 3 || bail_out "cluster_init 3"
+trap 'legacy_stop_all; cluster_cleanup' EXIT # replaces cluster_tmp's trap, which it still runs
 P1=${NODE_PORT[1]} P2=${NODE_PORT[2]} P3=${NODE_PORT[3]}
 for i in 1 2 3; do legacy_start "$i" || bail_out "the Python stand-in starts on node$i"; done
 writer_build || bail_out "pgwriter builds (cc, libpq-dev)"
@@ -133,7 +141,10 @@ wait_for 10 http_is 1 /state 200 || show_states
 is "$(http_body 1 /state)" '{"state": "Primary"}' "[1] Python node1 /state: 200 Primary"
 is "$(http_get 2 /state)" '202 {"state": "Standby"}' "[1] Python node2 /state: 202 Standby"
 is "$(http_body 3 /primary)" '{"Primary": "node1"}' "[1] Python node3 /primary names node1, nothing more"
-wait_for 5 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'
+# haproxy marks node1 UP at its first check that gets 200 within "timeout check 1s" (every
+# 500 ms); 15 s is for a loaded machine, where haproxy itself may start checking late
+wait_for 15 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]' ||
+	{ diag "haproxy after $WAIT_MS ms:" "$(ha_show)"; show_states; }
 is "$(ha_view pg_write)" "node1:UP node2:DOWN node3:DOWN" "[1] haproxy: node1 alone UP in pg_write"
 watch_start n1 1
 writer_start 20
@@ -148,7 +159,7 @@ wait_for 5 http_is 3 /state 202
 is "$(http_json 3 /state .state)" Standby "[2] primgr node3 /state: state Standby (the original's word)"
 is "$(http_code 3 /state)" 202 "[2] primgr node3 /state: 202, the original's code"
 is "$(http_json 3 /primary .Primary)" node1 "[2] primgr node3 /primary: \"Primary\" names node1, as a Python node reads it"
-sleep 3 # a few of the Python primary's /state rounds (1 s cache) with node3 on primgr
+sleep 3 # a few of the Python primary's /state rounds (0.5 s refresh) with node3 on primgr
 is "$(http_code 1 /state)" 200 "[2] Python node1 still Primary with node3 on primgr"
 
 # --- [3] node2 -> primgr, node3 reloaded -----------------------------------------------------

@@ -14,8 +14,12 @@ It speaks the original's protocol, as its README (the seed documents) describes 
                   Primary 200  up, not in recovery, and a majority of the nodes of its
                                location (itself included) name it on /primary
                   Unknown 509  up, not in recovery, short of that majority
-The original cached /state for up to 20 s; this one for --cache seconds (default 1), so that
-the test sees a failover in seconds. The original polled only the nodes in its own location,
+Like the original, requests never wait for the database: the original answered /state from
+a cache (up to 20 s old, its README's "Caching and connection pool"); here a background thread
+recomputes both answers every --cache seconds (default 0.5, so that the test sees a failover
+in about a second) and the handlers serve the last ones from memory. A request that ran psql
+itself was slow to be accepted on a busy machine (a peer's 250 ms connect timeout lost its
+vote), so the server is threaded with a listen backlog of 128 (http.server's default is 5). The original polled only the nodes in its own location,
 by host names built from node names; here --peer NAME=URL gives each peer's base URL.
 
 Usage: legacy_primgr.py --name NODE --listen PORT --conninfo CONNINFO [--psql PATH]
@@ -31,8 +35,6 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
-CACHE = {"at": 0.0, "value": None}
-LOCK = threading.Lock()
 
 
 def psql(sql):
@@ -89,13 +91,39 @@ def compute_state():
     return ("Primary", 200) if votes >= needed else ("Unknown", 509)
 
 
-def cached_state():
-    with LOCK:
-        now = time.monotonic()
-        if CACHE["value"] is None or now - CACHE["at"] > ARGS.cache:
-            CACHE["value"] = compute_state()
-            CACHE["at"] = time.monotonic()
-        return CACHE["value"]
+class Answers:
+    """The last computed answers, replaced whole by the refresher thread."""
+
+    def __init__(self):
+        self.primary = (503, {"Primary": None})
+        self.state = (503, {"state": "Down"})
+
+
+ANSWERS = Answers()
+
+
+def refresh_once():
+    name, ok = local_primary()
+    primary = (200 if ok and name else 503, {"Primary": name})
+    ANSWERS.primary = primary  # a peer's vote does not wait for our own peers' replies
+    state, code = compute_state()
+    ANSWERS.state = (code, {"state": state})
+
+
+def refresher():
+    while True:
+        started = time.monotonic()
+        try:
+            refresh_once()
+        except Exception as e:  # keep refreshing; a failed round keeps the last answers
+            sys.stderr.write("%s refresh failed: %r\n" % (time.strftime("%H:%M:%S"), e))
+        time.sleep(max(0.05, ARGS.cache - (time.monotonic() - started)))
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -113,11 +141,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         if path == "/primary":
-            name, ok = local_primary()
-            self.reply(200 if ok and name else 503, {"Primary": name})
+            self.reply(*ANSWERS.primary)
         elif path == "/state":
-            state, code = cached_state()
-            self.reply(code, {"state": state})
+            self.reply(*ANSWERS.state)
         else:
             self.reply(404, {"detail": "Not Found"})
 
@@ -135,12 +161,12 @@ def main():
     p.add_argument("--conninfo", required=True)
     p.add_argument("--psql", default="psql")
     p.add_argument("--peer", action="append", default=[])
-    p.add_argument("--cache", type=float, default=1.0)
+    p.add_argument("--cache", type=float, default=0.5)
     ARGS = p.parse_args()
     ARGS.peers = dict(x.split("=", 1) for x in ARGS.peer)
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer.allow_reuse_address = True
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.listen), Handler)
+    refresh_once()  # the first answers before the port opens: never a made-up one
+    threading.Thread(target=refresher, name="refresher", daemon=True).start()
+    srv = Server(("127.0.0.1", ARGS.listen), Handler)
     sys.stderr.write("legacy primgr %s on 127.0.0.1:%d\n" % (ARGS.name, ARGS.listen))
     sys.stderr.flush()
     srv.serve_forever()
