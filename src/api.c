@@ -316,6 +316,7 @@ static json_t *cluster_node(const struct node_view *nv, bool *ok)
 	jset(vote, "status", json_string(peer_status_name(pv->status)), ok);
 	jset(vote, "named_id", pv->named_id ? json_integer(pv->named_id) : json_null(), ok);
 	jset(vote, "named_name", jstr_or_null(pv->named_name), ok);
+	jset(vote, "legacy", json_boolean(pv->legacy), ok);
 	jset(vote, "detail", jstr_or_null(pv->detail), ok);
 	jset(j, "vote", vote, ok);
 	jset(j, "reply_ms", nv->reply_ms >= 0 ? json_integer(nv->reply_ms) : json_null(), ok);
@@ -495,6 +496,10 @@ enum api_primary_kind api_parse_primary(const char *body, size_t len, struct api
 		err = no_name;
 	} else if (!copy_name(primary, out->name, sizeof(out->name))) {
 		err = no_name;
+	} else if (!json_object_get(root, "node_id") && !json_object_get(root, "answered_by") &&
+		   !json_object_get(root, "answered_by_id")) {
+		/* The Python service's {"Primary": name}: says no more than the name. */
+		kind = API_PRIMARY_LEGACY;
 	} else if (!copy_id(json_object_get(root, "node_id"), &out->id)) {
 		err = "no valid \"node_id\"";
 	} else if (!copy_name(json_object_get(root, "answered_by"), out->by_name,
@@ -506,7 +511,7 @@ enum api_primary_kind api_parse_primary(const char *body, size_t len, struct api
 		kind = API_PRIMARY_NAMES;
 	}
 	json_decref(root);
-	if (kind != API_PRIMARY_NAMES) {
+	if (kind != API_PRIMARY_NAMES && kind != API_PRIMARY_LEGACY) {
 		out->name[0] = out->by_name[0] = '\0';
 		out->id = out->by_id = 0;
 		out->error = err;

@@ -73,6 +73,9 @@ enum api_primary_kind {
 	API_PRIMARY_NAMES,                 /* a vote: it names a primary and who cast it */
 	API_PRIMARY_NONE,                  /* {"Primary": null, "reason": "..."}: no primary */
 	API_PRIMARY_MALFORMED,             /* anything else */
+	API_PRIMARY_LEGACY,                /* {"Primary": "name"} without node_id, answered_by
+	                                    * or answered_by_id: the Python service's form. Only
+	                                    * name is set; a vote only from a legacy peer */
 };
 
 struct api_primary {
@@ -87,7 +90,9 @@ struct api_primary {
 /* Parses a /primary reply. A vote {"Primary": "name", "node_id": N, "answered_by": "name",
  * "answered_by_id": N} needs every key: a vote names its node by name and id, and says who
  * cast it, so that a URL that reaches the wrong node (two rows on one URL, a typo in
- * [peers]) casts no vote. Anything but API_PRIMARY_NAMES leaves the names and ids empty.
+ * [peers]) casts no vote. A reply with a name and none of the other three keys is
+ * API_PRIMARY_LEGACY (name set, no error); one with any of them is checked in full.
+ * Anything but API_PRIMARY_NAMES and API_PRIMARY_LEGACY leaves the names and ids empty.
  * Every reply is one JSON object of at most PEERS_MAX_BODY bytes, without duplicate keys,
  * NULs or trailing bytes. */
 enum api_primary_kind api_parse_primary(const char *body, size_t len, struct api_primary *out);

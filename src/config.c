@@ -42,7 +42,7 @@ enum key_type {
 	KEY_ENUM,
 	KEY_LISTEN,       /* host:port list */
 	KEY_AGENT_LISTEN, /* host:port/role list */
-	KEY_LOCATIONS,    /* list of repmgr locations */
+	KEY_LOCATIONS,    /* list of names: repmgr locations, or node names */
 	KEY_REPLACE,      /* list of from:to characters */
 };
 
@@ -181,6 +181,8 @@ static const struct key keys[] = {
 	     "which registered nodes vote: location, cluster or list"),
 	LIST(KEY_LOCATIONS, "consensus", "locations", locations, nlocations, "",
 	     "the voting locations when scope = list"),
+	LIST(KEY_LOCATIONS, "consensus", "legacy_peers", legacy_peers, nlegacy_peers, "",
+	     "node names still on the Python service: their replies may lack answered_by"),
 	DUR("consensus", "peer_timeout", peer_timeout_ms, 10, MS_1H, "500ms",
 	    "bound on each request to a peer"),
 	DUR("consensus", "peer_connect_timeout", peer_connect_timeout_ms, 10, MS_1H, "250ms",
@@ -570,6 +572,8 @@ static bool parse_locations(const struct key *k, const char *v, struct config *c
 {
 	char(*arr)[CONFIG_NAME_MAX] = key_field(k, cfg);
 	int *count = key_count(k, cfg);
+	int max = (int)(k->size / CONFIG_NAME_MAX);
+	const char *what = strcmp(k->name, "locations") == 0 ? "location" : "node name";
 	char item[CONFIG_NAME_MAX], q[80];
 	bool fit;
 
@@ -578,21 +582,21 @@ static bool parse_locations(const struct key *k, const char *v, struct config *c
 		return true;
 	while (list_next(&v, item, sizeof(item), &fit)) {
 		if (!fit) {
-			snprintf(why, n, "location name too long (at most %d bytes)",
+			snprintf(why, n, "%s too long (at most %d bytes)", what,
 			         CONFIG_NAME_MAX - 1);
 			return false;
 		}
 		if (item[0] == '\0') {
-			snprintf(why, n, "empty location in the list");
+			snprintf(why, n, "empty %s in the list", what);
 			return false;
 		}
-		if (*count == CONFIG_MAX_LOCATIONS) {
-			snprintf(why, n, "too many locations (at most %d)", CONFIG_MAX_LOCATIONS);
+		if (*count == max) {
+			snprintf(why, n, "too many %ss (at most %d)", what, max);
 			return false;
 		}
 		for (int i = 0; i < *count; i++) {
 			if (strcmp(arr[i], item) == 0) {
-				snprintf(why, n, "location %s listed twice",
+				snprintf(why, n, "%s %s listed twice", what,
 				         quote(item, q, sizeof(q)));
 				return false;
 			}

@@ -14,6 +14,7 @@
 #define CONFIG_MAX_PEERS 64
 #define CONFIG_MAX_LOCATIONS 16
 #define CONFIG_MAX_REPLACE 8
+#define CONFIG_MAX_LEGACY 16   /* [consensus] legacy_peers */
 #define CONFIG_NAME_MAX 64     /* node names, locations (repmgr caps node_name at 63) */
 #define CONFIG_URL_MAX 512
 #define CONFIG_CONNINFO_MAX 8192   /* a conninfo with many options and paths must fit */
@@ -72,6 +73,8 @@ struct config {
 	enum scope scope;
 	char locations[CONFIG_MAX_LOCATIONS][CONFIG_NAME_MAX];
 	int nlocations;
+	char legacy_peers[CONFIG_MAX_LEGACY][CONFIG_NAME_MAX]; /* on the Python service */
+	int nlegacy_peers;
 	uint32_t peer_timeout_ms;              /* total per peer transfer */
 	uint32_t peer_connect_timeout_ms;
 	char url_template[CONFIG_URL_MAX];     /* {name} {host} {id} */

@@ -95,10 +95,27 @@ static bool answered_by(const struct peer_vote *v, const struct node *p)
 	       strncmp(v->answered_name, p->name, sizeof(v->answered_name)) == 0;
 }
 
-/* Peer p's vote counts when p itself answered and named this node by name and id. */
-static bool vote_names(const struct peer_vote *v, const struct node *p, const struct node *self)
+/* Peer p may answer in the Python service's form (no answered_by): it is in legacy_peers. */
+static bool legacy_peer(const struct consensus_input *in, const struct node *p)
 {
-	if (v->status != PEER_ANSWERED || !answered_by(v, p))
+	for (int i = 0; i < in->nlegacy_peers; i++)
+		if (strncmp(in->legacy_peers[i], p->name, CONFIG_NAME_MAX) == 0)
+			return true;
+	return false;
+}
+
+/* Peer p's vote counts when p itself answered and named this node by name and id. A
+ * legacy reply says neither who answered nor an id: it counts only from a legacy peer,
+ * whose URL's node is then taken as the answerer, and names this node by name. */
+static bool vote_names(const struct consensus_input *in, const struct peer_vote *v,
+                       const struct node *p, const struct node *self)
+{
+	if (v->status != PEER_ANSWERED)
+		return false;
+	if (v->legacy)
+		return legacy_peer(in, p) &&
+		       strncmp(v->named_name, self->name, sizeof(v->named_name)) == 0;
+	if (!answered_by(v, p))
 		return false;
 	return strncmp(v->named_name, self->name, sizeof(v->named_name)) == 0 &&
 	       v->named_id == self->id;
@@ -106,7 +123,8 @@ static bool vote_names(const struct peer_vote *v, const struct node *p, const st
 
 /* Why peer p gave no vote, in a few words. The id is only worth showing when the name
  * alone would look like a vote for self. */
-static void reason_add_refusal(struct reason *r, const struct node *self, const struct node *p,
+static void reason_add_refusal(struct reason *r, const struct consensus_input *in,
+                               const struct node *self, const struct node *p,
                                const struct peer_vote *v, bool first)
 {
 	const char *sep = first ? "" : ", ";
@@ -120,7 +138,10 @@ static void reason_add_refusal(struct reason *r, const struct node *self, const 
 		reason_add(r, "%s%s bad reply", sep, p->name);
 	else if (namelen == 0)
 		reason_add(r, "%s%s names no primary", sep, p->name);
-	else if (!answered_by(v, p))
+	else if (v->legacy && !legacy_peer(in, p))
+		reason_add(r, "%s%s answered without answered_by (not in legacy_peers)", sep,
+		           p->name);
+	else if (!v->legacy && !answered_by(v, p))
 		reason_add(r, "%s%s's URL answered as %.*s (id %d)", sep, p->name,
 		           (int)strnlen(v->answered_name, sizeof(v->answered_name)),
 		           v->answered_name, v->answered_id);
@@ -157,18 +178,21 @@ static void decide_votes(const struct consensus_input *in, const struct node *se
 		const struct node *p = &in->nodes[i];
 		if (p == self || !is_voter(p))
 			continue;
-		if (in->votes && vote_names(&in->votes[i], p, self))
+		if (in->votes && vote_names(in, &in->votes[i], p, self)) {
 			out->votes++;
+			if (in->votes[i].legacy)
+				out->legacy_votes++;
+		}
 	}
 	out->verdict = out->votes >= out->quorum ? VERDICT_PRIMARY : VERDICT_UNKNOWN;
 	reason_add(r, "%d of %d votes, quorum %d", out->votes, out->voters, out->quorum);
 	for (size_t i = 0; i < in->nnodes; i++) {
 		const struct node *p = &in->nodes[i];
 		const struct peer_vote *v = in->votes ? &in->votes[i] : NULL;
-		if (p == self || !is_voter(p) || (v && vote_names(v, p, self)))
+		if (p == self || !is_voter(p) || (v && vote_names(in, v, p, self)))
 			continue;
 		reason_add(r, "%s", first ? " (" : "");
-		reason_add_refusal(r, self, p, v, first);
+		reason_add_refusal(r, in, self, p, v, first);
 		first = false;
 	}
 	if (!first)

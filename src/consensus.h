@@ -25,6 +25,8 @@ struct peer_vote {
 	char named_name[CONFIG_NAME_MAX];
 	int answered_id;                    /* who answered, by its own account */
 	char answered_name[CONFIG_NAME_MAX];
+	bool legacy;                        /* the reply had the Python service's form,
+	                                     * {"Primary": name}: nobody said who answered */
 	char detail[96];                    /* error text for logs */
 };
 
@@ -39,6 +41,10 @@ struct consensus_input {
 	const struct node *nodes;           /* the local repmgr.nodes view, in_scope set */
 	size_t nnodes;
 	const struct peer_vote *votes;      /* parallel to nodes; NULL = nobody answered */
+	/* [consensus] legacy_peers: node names whose legacy replies count, the URL's node
+	 * taken as the answerer (a rolling migration from the Python service) */
+	const char (*legacy_peers)[CONFIG_NAME_MAX];
+	int nlegacy_peers;
 };
 
 struct consensus_result {
@@ -47,6 +53,7 @@ struct consensus_result {
 	int voters;                         /* N */
 	int quorum;                         /* N/2 + 1 */
 	int votes;
+	int legacy_votes;                   /* of votes: legacy replies of legacy_peers */
 	char reason[256];
 };
 

@@ -89,6 +89,9 @@ static bool format_verdict(struct buf *out, const struct snapshot *s, enum verdi
 				consensus_verdict_name(all[i]), all[i] == v);
 	return ok && gauge(out, "votes", "Votes for this node as primary in the last refresh.",
 			   s->c.votes) &&
+	       gauge(out, "legacy_votes",
+		     "Of the votes, legacy replies (no answered_by) from [consensus] legacy_peers.",
+		     s->c.legacy_votes) &&
 	       gauge(out, "quorum", "Votes needed (N/2 + 1).", s->c.quorum) &&
 	       gauge(out, "voters", "Voters in scope (N).", s->c.voters) &&
 	       gauge(out, "db_up", "1 when the last probe of the local database succeeded.",

@@ -219,6 +219,8 @@ static void cycle_publish(const struct peer_reply *replies)
 	in.nodes = cy->nodes;
 	in.nnodes = cy->nnodes;
 	in.votes = cy->votes;
+	in.legacy_peers = R.cfg.legacy_peers;
+	in.nlegacy_peers = R.cfg.nlegacy_peers;
 	consensus_decide(&in, &s->c);
 	/* a primary without any node list: say why the list is missing */
 	if (s->c.verdict == VERDICT_UNKNOWN && cy->nnodes == 0 && cy->probe.nodes_error[0])
@@ -308,6 +310,11 @@ static void vote_from_reply(const struct peer_reply *r, struct peer_vote *v)
 	} else if (r->http_code != 200) {
 		v->status = PEER_BAD_REPLY;
 		snprintf(v->detail, sizeof(v->detail), "HTTP %ld", r->http_code);
+	} else if (kind == API_PRIMARY_LEGACY) {
+		/* whether it counts is consensus's call: only from a peer in legacy_peers */
+		v->status = PEER_ANSWERED;
+		v->legacy = true;
+		util_copy_cut(v->named_name, a.name, sizeof(v->named_name));
 	} else if (kind != API_PRIMARY_NAMES) {
 		v->status = PEER_BAD_REPLY;
 		snprintf(v->detail, sizeof(v->detail), "malformed /primary reply: %s", a.error);
@@ -453,6 +460,26 @@ static void load_cache(void)
 	        n == 1 ? "" : "s");
 }
 
+/* One warning per legacy peer at start, and again when a reload changes the list: a
+ * legacy peer's vote is trusted on its URL alone, which the operator should not forget. */
+static void warn_legacy_peers(const struct config *old, const struct config *cfg)
+{
+	bool same = old && old->nlegacy_peers == cfg->nlegacy_peers;
+
+	for (int i = 0; same && i < cfg->nlegacy_peers; i++)
+		same = strcmp(old->legacy_peers[i], cfg->legacy_peers[i]) == 0;
+	if (same)
+		return;
+	for (int i = 0; i < cfg->nlegacy_peers; i++)
+		log_msg(LOG_WARNING,
+			"[consensus] legacy_peers: %s may answer /primary without answered_by "
+			"(the Python service): its URL's node is taken as the answerer",
+			cfg->legacy_peers[i]);
+	if (old && cfg->nlegacy_peers == 0)
+		log_msg(LOG_NOTICE, "[consensus] legacy_peers: none now, every vote must say who "
+			"answered");
+}
+
 bool refresh_start(struct ev_loop *loop, const struct config *cfg, const struct identity *id,
                    char *err, size_t errlen)
 {
@@ -479,6 +506,7 @@ bool refresh_start(struct ev_loop *loop, const struct config *cfg, const struct 
 		goto fail;
 	}
 	load_cache();
+	warn_legacy_peers(NULL, cfg);
 	/* the first cycle at once, then every refresh_interval */
 	ev_timer_init(&R.timer, refresh_timer_cb, 0.0, cfg->refresh_interval_ms / 1000.0);
 	ev_timer_start(loop, &R.timer);
@@ -500,6 +528,7 @@ void refresh_reconfigure(const struct config *cfg)
 	new_interval = cfg->refresh_interval_ms != R.cfg.refresh_interval_ms;
 	if (strcmp(cfg->topology_cache, R.cfg.topology_cache) != 0)
 		R.cache_dirty = true;
+	warn_legacy_peers(&R.cfg, cfg);
 	R.cfg = *cfg;
 	pg_reconfigure(R.pg, cfg);
 	peers_reconfigure(R.peers, cfg);

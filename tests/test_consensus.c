@@ -6,8 +6,9 @@
  *            0  names no primary      N  names node N (id from the rows)   N#7  ...with id 7
  *            N@M  names node N, but the reply says node M answered (id from the rows;
  *                 M = ? for a reply that says nobody). Without @, the row's node answered.
+ *            ~N   a legacy reply {"Primary": "N"}: no id, nobody said who answered
  *   flags  self=ID selfname=NAME selfloc=LOC (repmgr.conf's location) stale down recovery
- *          novotes scope=cluster scope=list:a,b
+ *          novotes scope=cluster scope=list:a,b legacy=a,b ([consensus] legacy_peers)
  *
  * The rows go through topology_node_from_row and topology_apply_rules as in the daemon. */
 #include <stdio.h>
@@ -160,6 +161,37 @@ static const struct ccase cases[] = {
      "1 node1 primary t dc1, 2 node2 standby t "
      "dc1",
      "node1 x", "", VERDICT_UNKNOWN, 1, 2, 2, "1 of 2 votes, quorum 2 (node2 unreachable)"},
+    /* [consensus] legacy_peers: a rolling migration from the Python service */
+    {"legacy peer's {\"Primary\": name} counts", HEALTHY3, "- ~node1 x", "legacy=node2",
+     VERDICT_PRIMARY, 2, 3, 2, "2 of 3 votes, quorum 2 (node3 unreachable)"},
+    {"the same reply from a peer not in legacy_peers does not", HEALTHY3, "- ~node1 x",
+     "legacy=node3", VERDICT_UNKNOWN, 1, 3, 2,
+     "(node2 answered without answered_by (not in legacy_peers), node3 unreachable)"},
+    {"no legacy_peers: no legacy vote", HEALTHY3, "- ~node1 ~node1", "", VERDICT_UNKNOWN, 1, 3,
+     2, "node3 answered without answered_by (not in legacy_peers))"},
+    {"legacy peer naming another node gives no vote", HEALTHY3, "- ~node2 node1",
+     "legacy=node2", VERDICT_PRIMARY, 2, 3, 2, "(node2 names node2)"},
+    {"two legacy peers naming another node: Unknown", HEALTHY3, "- ~node3 ~node3",
+     "legacy=node2,node3", VERDICT_UNKNOWN, 1, 3, 2, "(node2 names node3, node3 names node3)"},
+    {"legacy peer with a full reply is checked as today", HEALTHY3, "- node1@node3 x",
+     "legacy=node2", VERDICT_UNKNOWN, 1, 3, 2, "(node2's URL answered as node3 (id 3)"},
+    {"legacy and primgr peers together", HEALTHY3, "- ~node1 node1", "legacy=node2",
+     VERDICT_PRIMARY, 3, 3, 2, "3 of 3 votes"},
+    {"split brain: a legacy peer following the new primary fences the old", HEALTHY3,
+     "- ~node2 ~node2", "legacy=node2,node3", VERDICT_UNKNOWN, 1, 3, 2, "1 of 3 votes"},
+};
+
+/* How many of the votes were legacy ones ([consensus] legacy_peers), for /metrics. */
+static const struct {
+	const char *votes, *flags;
+	int legacy_votes;
+} legacy_cases[] = {
+    {"- ~node1 node1", "legacy=node2", 1},
+    {"- ~node1 ~node1", "legacy=node2,node3", 2},
+    {"- ~node1 ~node1", "legacy=node3", 1},
+    {"- ~node1 ~node1", "", 0},
+    {"- ~node2 node1", "legacy=node2", 0},
+    {"- node1 node1", "legacy=node2,node3", 0},
 };
 
 struct world {
@@ -170,6 +202,7 @@ struct world {
 	struct consensus_input in;
 	char selfname[CONFIG_NAME_MAX];
 	char selfloc[CONFIG_NAME_MAX];
+	char legacy[CONFIG_MAX_LEGACY][CONFIG_NAME_MAX];
 };
 
 static void parse_rows(struct world *w, const char *rows)
@@ -228,6 +261,10 @@ static void parse_votes(struct world *w, const char *votes)
 			v->status = PEER_BAD_REPLY;
 		} else if (strcmp(tok, "0") == 0) {
 			v->status = PEER_ANSWERED;
+		} else if (tok[0] == '~') {
+			v->status = PEER_ANSWERED;
+			v->legacy = true;
+			snprintf(v->named_name, sizeof(v->named_name), "%s", tok + 1);
 		} else {
 			char *at = strchr(tok, '@');
 
@@ -284,6 +321,12 @@ static void build(struct world *w, const struct ccase *c)
 			w->in.in_recovery = true;
 		} else if (strcmp(tok, "novotes") == 0) {
 			w->in.votes = NULL;
+		} else if (strncmp(tok, "legacy=", 7) == 0) {
+			char *lsave = NULL;
+			for (char *l = strtok_r(tok + 7, ",", &lsave); l;
+			     l = strtok_r(NULL, ",", &lsave))
+				snprintf(w->legacy[w->in.nlegacy_peers++], CONFIG_NAME_MAX, "%s", l);
+			w->in.legacy_peers = w->legacy;
 		} else if (strcmp(tok, "scope=cluster") == 0) {
 			w->cfg.scope = SCOPE_CLUSTER;
 		} else if (strncmp(tok, "scope=list:", 11) == 0) {
@@ -460,10 +503,28 @@ static void test_names_and_codes(void)
 	T_EQ_INT(consensus_verdict_http_code((enum verdict)42), 509, "out of range code");
 }
 
+static void test_legacy_votes(void)
+{
+	char name[200];
+
+	for (size_t i = 0; i < ARRAY_SIZE(legacy_cases); i++) {
+		struct ccase c = {"legacy", HEALTHY3, legacy_cases[i].votes, legacy_cases[i].flags,
+		                  VERDICT_UNKNOWN, -1, -1, -1, ""};
+		struct world w;
+		struct consensus_result r;
+
+		build(&w, &c);
+		consensus_decide(&w.in, &r);
+		snprintf(name, sizeof(name), "legacy_votes: \"%s\" %s", c.votes, c.flags);
+		T_EQ_INT(r.legacy_votes, legacy_cases[i].legacy_votes, name);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
+	test_legacy_votes();
 	test_reason_bounded();
 	test_reason_sanitized();
 	test_local_primary();

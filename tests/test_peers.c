@@ -48,7 +48,10 @@ static void test_parse_primary(void)
 	    {"extra keys", "{\"x\":[1,2],\"Primary\":\"n3\",\"node_id\":3,\"y\":{}" BY, 0, NULL, "n3", 3},
 	    {"whitespace", " \n{ \"Primary\" : \"db_1\", \"node_id\" : 7" BY "\n", 0, NULL, "db_1", 7},
 	    {"utf-8 name", "{\"Primary\":\"n\\u00e9ud\",\"node_id\":1" BY, 0, NULL, "n\xc3\xa9ud", 1},
-	    {"name only", "{\"Primary\": \"node2\"}", 0, no_id, NULL, 0},
+	    {"name and answered_by, no id", "{\"Primary\":\"node2\",\"answered_by\":\"node2\"}", 0,
+	     no_id, NULL, 0},
+	    {"name and answered_by_id only", "{\"Primary\":\"node2\",\"answered_by_id\":2}", 0,
+	     no_id, NULL, 0},
 	    {"no answered_by", "{\"Primary\":\"node1\",\"node_id\":1}", 0, no_by, NULL, 0},
 	    {"no answered_by_id", "{\"Primary\":\"node1\",\"node_id\":1,\"answered_by\":\"node2\"}", 0,
 	     no_by_id, NULL, 0},
@@ -164,6 +167,16 @@ static void test_parse_primary_kind(void)
 	    {"names none, trailing bytes", "{\"Primary\":null} x", API_PRIMARY_MALFORMED, ""},
 	    {"no Primary key", "{\"reason\":\"db down\"}", API_PRIMARY_MALFORMED, ""},
 	    {"not JSON", "Service Unavailable", API_PRIMARY_MALFORMED, ""},
+	    /* the Python service's form: a vote only from [consensus] legacy_peers */
+	    {"legacy: name only", "{\"Primary\": \"node2\"}", API_PRIMARY_LEGACY, ""},
+	    {"legacy: name and other keys", "{\"Primary\":\"node2\",\"x\":1}", API_PRIMARY_LEGACY,
+	     ""},
+	    {"legacy form with node_id: checked in full", "{\"Primary\":\"node1\",\"node_id\":1}",
+	     API_PRIMARY_MALFORMED, ""},
+	    {"legacy form with answered_by: checked in full",
+	     "{\"Primary\":\"node1\",\"answered_by\":\"node3\"}", API_PRIMARY_MALFORMED, ""},
+	    {"legacy form, name not a string", "{\"Primary\":1}", API_PRIMARY_MALFORMED, ""},
+	    {"legacy form, empty name", "{\"Primary\":\"\"}", API_PRIMARY_MALFORMED, ""},
 	};
 	char msg[160];
 
@@ -175,7 +188,13 @@ static void test_parse_primary_kind(void)
 		snprintf(msg, sizeof(msg), "parse_primary kind: %s", cases[i].name);
 		T_EQ_INT(kind, cases[i].want, msg);
 		T_EQ_STR(a.reason, cases[i].reason, msg);
-		T_OK(kind == API_PRIMARY_NAMES ? a.error == NULL : a.error != NULL, msg);
+		T_OK(kind == API_PRIMARY_NAMES || kind == API_PRIMARY_LEGACY ? a.error == NULL
+									     : a.error != NULL,
+		     msg);
+		if (kind == API_PRIMARY_LEGACY)
+			T_OK(strcmp(a.name, "node2") == 0 && a.id == 0 && a.by_name[0] == '\0' &&
+				 a.by_id == 0,
+			     "parse_primary kind: a legacy reply carries its name alone");
 	}
 }
 
