@@ -10,13 +10,15 @@
 #   primgr_require             # the daemon must be built (a failure otherwise)
 #   cluster_init 3             # node1 primary, node2/node3 standbys
 #   primgr_start_all
-#   wait_for 10 http_is 1 /state 200 && ok "node1 is Primary after ${WAIT_MS} ms"
+#   is_eventually 30 200 "node1 is Primary (after {ms} ms)" http_code 1 /state
 #   failover_to 2
 #   tap_done                   # prints the plan; the cleanup runs from the EXIT trap
 #
 # Index (details above each function):
 #   TAP        ok not_ok skip diag check is tap_done bail_out skip_all
 #   waiting    now_ms wait_for TIMEOUT_S CMD...  (sets WAIT_MS)
+#              eventually TIMEOUT_S DESC CMD...  is_eventually TIMEOUT_S EXPECTED DESC CMD...
+#              never_for SECONDS DESC CMD...
 #   cluster    cluster_init N [--witness] [--location2 K] [--pgss] [--pg-conf LINE]
 #              node_add [--witness] [--location LOC]  witness_resync I  cluster_show [I]
 #              data_nodes all_nodes cluster_pids cluster_cleanup
@@ -161,10 +163,15 @@ now_ms() {
 
 # wait_for TIMEOUT_S CMD...: runs CMD every 100 ms until it succeeds (0) or TIMEOUT_S
 # seconds (may be fractional, e.g. 2.5) pass (1). WAIT_MS is set to the time it took.
+# TIMEOUT_S is multiplied by CT_TIMEOUT_SCALE (PRIMGR_TEST_TIMEOUT_SCALE, default 1): the
+# deadlines are written for a loaded 2-core machine (3-5 times the idle time); the scale is
+# for slower ones still. It stretches only waits for what must become true, never a window
+# watched for what must not happen (never_for).
+CT_TIMEOUT_SCALE=${PRIMGR_TEST_TIMEOUT_SCALE:-1}
 WAIT_MS=0
 wait_for() {
 	local limit start now
-	limit=$(awk -v t="$1" 'BEGIN { printf "%d", t * 1000 }')
+	limit=$(awk -v t="$1" -v k="$CT_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * k * 1000 }')
 	shift
 	start=$(now_ms)
 	while :; do
@@ -179,6 +186,71 @@ wait_for() {
 		fi
 		sleep 0.1
 	done
+}
+
+# Assertions about what happens on a timer (a verdict, a log line, a haproxy state,
+# replication, a metric). Each waits for its condition with a deadline, is one TAP line,
+# and on failure prints what it saw last. "{ms}" in DESC becomes the time the wait took.
+#
+# eventually TIMEOUT_S DESC CMD...: ok as soon as CMD succeeds; not ok when it has not within
+#   TIMEOUT_S, with the output (stdout and stderr) of CMD's last try.
+# is_eventually TIMEOUT_S EXPECTED DESC CMD...: ok as soon as CMD prints EXPECTED; not ok
+#   after TIMEOUT_S, with the last value CMD printed.
+# never_for SECONDS DESC CMD...: CMD is what must NOT happen (a split brain, a 200 from a
+#   fenced node). It is run every 100 ms for the whole window of SECONDS (not scaled); ok
+#   when it never succeeded, else not ok as soon as it does, with when and its output.
+# WAIT_LAST holds the last output seen.
+WAIT_LAST=
+ct_desc() { local d=$1; echo "${d//\{ms\}/$WAIT_MS}"; }
+ct_try() { WAIT_LAST=$("$@" 2>&1); }
+ct_value_is() {
+	local want=$1
+	shift
+	WAIT_LAST=$("$@" 2>/dev/null)
+	[ "$WAIT_LAST" = "$want" ]
+}
+eventually() {
+	local t=$1 desc=$2
+	shift 2
+	WAIT_LAST=
+	if wait_for "$t" ct_try "$@"; then
+		ok "$(ct_desc "$desc")"
+		return 0
+	fi
+	not_ok "$(ct_desc "$desc")"
+	diag "  not true within ${WAIT_MS} ms: $*" "  its last output: '$WAIT_LAST'"
+	return 1
+}
+is_eventually() {
+	local t=$1 want=$2 desc=$3
+	shift 3
+	WAIT_LAST=
+	if wait_for "$t" ct_value_is "$want" "$@"; then
+		ok "$(ct_desc "$desc")"
+		return 0
+	fi
+	not_ok "$(ct_desc "$desc")"
+	diag "  got: '$WAIT_LAST' (the last value within ${WAIT_MS} ms of: $*)" "  expected: '$want'"
+	return 1
+}
+never_for() {
+	local secs=$1 desc=$2 start end now
+	shift 2
+	WAIT_LAST=
+	start=$(now_ms)
+	end=$(awk -v s="$start" -v t="$secs" 'BEGIN { printf "%d", s + t * 1000 }')
+	while :; do
+		if ct_try "$@"; then
+			now=$(now_ms)
+			not_ok "$desc"
+			diag "  it happened $((now - start)) ms into the ${secs} s window: $*" \
+				"  its output: '$WAIT_LAST'"
+			return 1
+		fi
+		[ "$(now_ms)" -ge "$end" ] && break
+		sleep 0.1
+	done
+	ok "$desc"
 }
 
 # as_pg CMD...: runs CMD as postgres (when root) from the temp dir, which postgres can read.
