@@ -21,6 +21,7 @@
 #              never_for SECONDS DESC CMD...
 #   cluster    cluster_init N [--witness] [--location2 K] [--pgss] [--pg-conf LINE]
 #              node_add [--witness] [--location LOC]  witness_resync I  cluster_show [I]
+#              pg_single_init (one PostgreSQL as node1, no repmgr)
 #              data_nodes all_nodes cluster_pids cluster_cleanup
 #   nodes      node_start I  node_stop I [fast|immediate]  node_pid I  node_running I
 #              node_psql I SQL  node_psql_db I DB SQL  node_in_recovery I  node_timeline I
@@ -509,6 +510,16 @@ cluster_init() {
 	fi
 	CT_INIT_MS=$(($(now_ms) - t0))
 	diag "cluster of $CT_N node(s) up in ${CT_INIT_MS} ms (dir $CT_DIR)"
+}
+
+# pg_single_init: one PostgreSQL 15 as node1, without repmgr (no repmgr database, no
+# standby): the database alone, for tests of primgr's database layer (tests/integration/pg.sh).
+# Same layout, user and cleanup as cluster_init's nodes.
+pg_single_init() {
+	cluster_tmp || return 1
+	ct_node_define 1 node1 primary dc1 || return 1
+	ct_initdb 1 && node_start 1 || return 1
+	CT_PRIMARY=1
 }
 
 # cluster_tmp: the temp dir and the cleanup trap (cluster_init calls it).

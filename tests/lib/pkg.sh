@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/lib/pkg.sh: helpers of tests/integration/packaging.sh and autostart.sh (source it
+# tests/lib/pkg.sh: helpers of tests/build/packaging.sh and tests/integration/autostart.sh (source it
 # after tests/lib/cluster.sh, which brings the TAP functions and ct_free_port).
 #
 #   pkg_tmp                      a temp dir in PKG_TMP, removed on exit (KEEP_TMP=1 keeps it)
