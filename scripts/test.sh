@@ -51,11 +51,12 @@ if [ "${PRIMGR_SANITIZE:-yes}" != no ]; then
 		cd build-asan/primgr && { [ ! -f Makefile ] || make distclean; } &&
 		./configure --enable-werror --enable-sanitizers && make -j2) >"$log2" 2>&1; then
 		# The daemon runs as postgres under root: its reports go to a directory anyone may
-		# write. Integration tests that build their own programs or do not run the daemon
-		# (packaging, distcheck, fuzz, bench) and valgrind (not with ASan) stay in pass 1.
+		# write. The build and tooling checks of tests/build/ (packaging, distcheck, fuzz,
+		# bench_smoke build their own programs or do not run the daemon; valgrind does not
+		# work with ASan) stay in pass 1.
 		ASAN_OPTIONS="detect_leaks=1:log_path=$asan_logs/asan" \
 			UBSAN_OPTIONS="print_stacktrace=1:log_path=$asan_logs/ubsan" \
-			PRIMGR_TEST_EXCLUDE="packaging distcheck fuzz bench_smoke valgrind" \
+			PRIMGR_TEST_EXCLUDE="build" \
 			make -C build-asan/primgr check 2>&1 | tee "$log2"
 		# shellcheck disable=SC2046 # three numbers
 		set -- $(counts "$log2")
