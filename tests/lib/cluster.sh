@@ -30,6 +30,7 @@
 #              primgr_restart I [...]  primgr_kill I SIG  primgr_pid I  primgr_running I
 #   clients    http_get I PATH ("CODE BODY")  http_code  http_body  http_is I PATH CODE
 #              http_json I PATH JQ  http_time_ms I PATH  agent_get I [primary|replica]
+#              http_latency SECONDS I...  answers_fast "P95 MAX"
 #              watch_start NAME I [PATH]  watch_stop NAME  watch_codes NAME [FROM_MS]
 #              watch_first NAME CODE [FROM_MS]
 #   haproxy    haproxy_start  haproxy_stop  haproxy_servers BACKEND  haproxy_up BACKEND
@@ -885,6 +886,27 @@ http_time_ms() {
 		-w '%{time_total}' "http://127.0.0.1:${NODE_HTTP[$1]}$2" 2>/dev/null |
 		awk '{ printf "%d", $1 * 1000 }'
 }
+
+# http_latency SECONDS I...: the /state, /primary and /health answer times (ms, curl's time_total)
+# of the nodes over SECONDS, as "P95 MAX".
+# answers_fast "P95 MAX": answers that wait for nothing: most under 50 ms and none near a wait
+# on an unanswering peer or database (peer_timeout 500 ms, db_timeout 1 s): p95 < 50 ms and
+# max < 250 ms. One slow curl on a loaded machine is the scheduler; a blocked loop is both.
+http_latency() {
+	local secs=$1 end i t p
+	shift
+	end=$(($(now_ms) + secs * 1000))
+	while [ "$(now_ms)" -lt "$end" ]; do
+		for i in "$@"; do
+			for p in /state /primary /health; do
+				t=$(http_time_ms "$i" "$p")
+				echo "${t:-9999}"
+			done
+		done
+		sleep 0.05
+	done | sort -n | awk '{ v[NR] = $1 } END { k = int(NR * 0.95); if (k < 1) k = 1; print v[k] + 0, v[NR] + 0 }'
+}
+answers_fast() { awk -v p="${1% *}" -v m="${1#* }" 'BEGIN { exit !(p < 50 && m < 250) }'; }
 
 # agent_get I [primary|replica]: the agent-check line (without the newline).
 agent_get() {
