@@ -772,7 +772,7 @@ primgr_running() {
 # 127.0.0.1 peers, so they are unset.
 SPAWNED_PID=
 ct_spawn() {
-	local pidf="$CT_DIR/.$1.pid" log=$2 n
+	local pidf="$CT_DIR/.$1.pid" log=$2
 	shift 2
 	SPAWNED_PID=
 	rm -f "$pidf"
@@ -786,15 +786,9 @@ ct_spawn() {
 	# runuser stops itself when its child is stopped (SIGSTOP in a test) and stays stopped:
 	# the cleanup resumes these wrappers so they reap their child and exit
 	CT_WRAPPERS+=("$!")
-	for ((n = 0; n < 50; n++)); do
-		if [ -s "$pidf" ]; then
-			SPAWNED_PID=$(cat "$pidf")
-			ct_track "$SPAWNED_PID"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
+	wait_for 15 test -s "$pidf" || return 1
+	SPAWNED_PID=$(cat "$pidf")
+	ct_track "$SPAWNED_PID"
 }
 
 # primgr_start I [SECTION.KEY=VALUE]...: writes the INI and starts `primgr -f -c INI` as
@@ -814,7 +808,7 @@ primgr_start() {
 	pid=$SPAWNED_PID
 	NODE_PRIMGR_PID[i]=$pid
 	ct_track "$pid"
-	if ! wait_for 10 primgr_answers "$i"; then
+	if ! wait_for 20 primgr_answers "$i"; then
 		diag "primgr on node$i does not answer /health (log follows)"
 		tail -n 15 "$d/primgr.log" | sed 's/^/#   /'
 		return 1
