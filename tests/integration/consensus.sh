@@ -100,8 +100,8 @@ check "[7] the load generator kept 5,000 agent checks/s, all 'up ready' ($(loadg
 	-v n="$(loadgen_field "$lg_out" requests)" 'BEGIN { exit !(r >= 4750 && ok == n && n >= 28500) }'
 check "[7] statements/s under load ($loaded) stay what they are at 1 check/s ($base)" \
 	awk -v b="$base" -v l="$loaded" 'BEGIN { exit !(l <= b * 1.25 + 2) }'
-check "[7] agent check p99 under load $(loadgen_field "$lg_out" p99_ms) ms < 50 ms" \
-	awk -v p="$(loadgen_field "$lg_out" p99_ms)" 'BEGIN { exit !(p != "" && p < 50) }'
+check "[7] agent check p99 under load $(loadgen_field "$lg_out" p99_ms) ms < $(within 50) ms" \
+	awk -v p="$(loadgen_field "$lg_out" p99_ms)" -v b="$(within 50)" 'BEGIN { exit !(p != "" && p < b) }'
 
 # --- [5] black-holed peers -------------------------------------------------------------------
 watch_start bh1 1
@@ -135,7 +135,7 @@ down_check() {
 	t0=$(now_ms)
 	wait_for 15 http_is "$i" /state 503 || diag "node$i /state: $(http_get "$i" /state)"
 	check "[4] $what: node$i /state 503 Down in ${WAIT_MS} ms (db_timeout ${DB_TIMEOUT_MS} ms)" \
-		test "$WAIT_MS" -le $((DB_TIMEOUT_MS + SLACK_MS))
+		test "$WAIT_MS" -le "$(within $((DB_TIMEOUT_MS + SLACK_MS)))"
 }
 node_stop 3 fast || bail_out "pg_ctl stop node3"
 down_check 3 "pg_ctl stop of standby node3"
@@ -154,7 +154,7 @@ node_freeze 3 || bail_out "SIGSTOP node3's PostgreSQL"
 t0=$(now_ms)
 wait_for 15 http_is 3 /state 503 || diag "node3 /state: $(http_get 3 /state)"
 check "[4] hung PostgreSQL (SIGSTOP) on node3: 503 Down in ${WAIT_MS} ms (<= db_timeout + refresh_interval)" \
-	test "$WAIT_MS" -le $((DB_TIMEOUT_MS + REFRESH_MS + SLACK_MS))
+	test "$WAIT_MS" -le "$(within $((DB_TIMEOUT_MS + REFRESH_MS + SLACK_MS)))"
 lat=$(http_latency 2 3)
 check "[4] node3's primgr answers at once while its database hangs (p95 ${lat% *} ms, max ${lat#* } ms < 250)" \
 	answers_fast "$lat"
@@ -171,8 +171,8 @@ t200=$(watch_first fo2 200 "$FO_PROMOTED_AT")
 watch_stop fo2
 [ -n "$t200" ] || t200=$(now_ms)
 diag "node2 /state after the promote: $(watch_codes fo2 "$FO_PROMOTED_AT")"
-check "[2] node2 200 Primary $((t200 - FO_PROMOTED_AT)) ms after the promote returned (<= 3000)" \
-	test $((t200 - FO_PROMOTED_AT)) -le 3000
+check "[2] node2 200 Primary $((t200 - FO_PROMOTED_AT)) ms after the promote returned (<= $(within 3000))" \
+	test $((t200 - FO_PROMOTED_AT)) -le "$(within 3000)"
 wait_for 20 all_say 1 2 3 -- /realPrimary .realPrimary node2
 for i in 1 2 3; do
 	note=
