@@ -1,14 +1,19 @@
-/* helpers.h: small helpers more than one unit test needs (each was written twice before).
+/* helpers.h: small helpers more than one unit test needs.
  *   test_config(cfg)       the daemon's defaults with the lag and replica settings the
  *                          agent and HTTP tests expect (test_agent.c, test_http.c)
  *   struct gap_tick        a 10 ms ev_timer that records the longest gap between its ticks,
  *                          so that a stalled loop shows (test_peers.c, test_pg.c):
- *                          gap_tick_start(loop, &t) ... t.max_gap_ms ... gap_tick_stop(loop, &t) */
+ *                          gap_tick_start(loop, &t) ... t.max_gap_ms ... gap_tick_stop(loop, &t)
+ *   t_within(ms)           a latency bound judged by a test, times the scale of the
+ *                          integration tests (PRIMGR_TEST_TIMEOUT_SCALE, else 3 under
+ *                          PRIMGR_TEST_STRESS=1, else 1: tests/lib/cluster.sh's `within`) */
 #ifndef PRIMGR_TEST_HELPERS_H
 #define PRIMGR_TEST_HELPERS_H
 
 #include <ev.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "util.h"
@@ -22,6 +27,18 @@ __attribute__((unused)) static void test_config(struct config *cfg)
 	cfg->max_lag_ms = 30000;
 	cfg->lag_grace_ms = 10000;
 	cfg->min_weight = 10;
+}
+
+__attribute__((unused)) static int64_t t_within(int64_t ms)
+{
+	const char *scale = getenv("PRIMGR_TEST_TIMEOUT_SCALE"), *stress = getenv("PRIMGR_TEST_STRESS");
+	double k = 1;
+
+	if (scale && *scale)
+		k = strtod(scale, NULL);
+	else if (stress && strcmp(stress, "1") == 0)
+		k = 3;
+	return k > 0 ? (int64_t)((double)ms * k) : ms;
 }
 
 struct gap_tick {
