@@ -303,11 +303,15 @@ static void test_hang(struct ev_loop *loop, const struct config *cfg)
 	T_OK(strstr(r.p.error, "timeout after 1s while waiting for the result") != NULL,
 	     "hang: timeout error names the step");
 	printf("# error: %s\n", r.p.error);
-	printf("# failed after %lld ms, max loop gap %lld ms\n",
-	       (long long)(r.done_ms - r.start_ms), (long long)r.tick.max_gap_ms);
+	printf("# failed after %lld ms, max loop gap %lld ms, next %lld ms\n",
+	       (long long)(r.done_ms - r.start_ms), (long long)r.tick.max_gap_ms,
+	       (long long)r.tick.next_gap_ms);
 	T_OK(r.done_ms - r.start_ms >= 950 && r.done_ms - r.start_ms <= 1300,
 	     "hang: failed within db_timeout + 300 ms");
-	T_OK(r.tick.max_gap_ms < t_within(50), "hang: loop ticked every 10 ms (max gap < 50 ms)");
+	/* a wait on the stopped server would stall the loop for db_timeout (1 s); one stall of a
+	 * loaded machine is the scheduler */
+	T_OK(r.tick.next_gap_ms < t_within(50) && r.tick.max_gap_ms < t_within(250),
+	     "hang: loop ticked every 10 ms (gaps < 50 ms but one, < 250 ms)");
 	T_EQ_INT(pg_connections(pg), 0, "hang: connection closed");
 
 	/* at once again: the backoff answers without touching the server */
@@ -322,7 +326,10 @@ static void test_hang(struct ev_loop *loop, const struct config *cfg)
 	T_OK(strstr(r.p.error, "timeout after 1s while connecting") != NULL,
 	     "hang: connect timeout names the step");
 	printf("# error: %s\n", r.p.error);
-	T_OK(r.tick.max_gap_ms < t_within(50), "hang: loop ticked during the connect");
+	printf("# max loop gap %lld ms, next %lld ms\n", (long long)r.tick.max_gap_ms,
+	       (long long)r.tick.next_gap_ms);
+	T_OK(r.tick.next_gap_ms < t_within(50) && r.tick.max_gap_ms < t_within(250),
+	     "hang: loop ticked during the connect");
 
 	kill(pm, SIGCONT);
 	kill((pid_t)backend, SIGCONT);
