@@ -13,11 +13,11 @@ RUN="postgresql-15 postgresql-15-repmgr haproxy curl"
 TEST="mandoc jq netcat-openbsd shellcheck procps psmisc iproute2 util-linux prometheus valgrind python3 openssl"
 # tests/integration/monitoring.sh: yq reads the alert rules (promtool comes with prometheus)
 TEST="$TEST yq"
-# tests/integration/packaging.sh: rpmbuild, dpkg-buildpackage + dh, ansible-playbook, systemd-analyze
+# tests/build/packaging.sh: rpmbuild, dpkg-buildpackage + dh, ansible-playbook, systemd-analyze
 PACKAGING="rpm debhelper ansible-core systemd"
-# tests/integration/fuzz.sh: libFuzzer (clang with its runtime)
+# tests/build/fuzz.sh: libFuzzer (clang with its runtime)
 FUZZ="clang libclang-rt-14-dev"
-# bench/run.sh and tests/integration/bench_smoke.sh: load generator and the nginx baseline
+# bench/run.sh and tests/build/bench_smoke.sh: load generator and the nginx baseline
 BENCH="wrk nginx-light"
 
 missing=""

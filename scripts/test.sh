@@ -7,7 +7,9 @@
 #     runs the unit tests and every integration test that drives the daemon with that
 #     build; any sanitizer report (leak, invalid access, undefined behaviour) is a failure.
 # The last line is "N passed, N failed, N skipped" over both passes.
-# PRIMGR_SANITIZE=no skips pass 2; PRIMGR_TEST_FILTER=name runs matching tests only.
+# PRIMGR_SANITIZE=no skips pass 2; PRIMGR_TEST_FILTER=name runs matching tests only;
+# PRIMGR_TEST_STRESS=1 runs a CPU hog on every core while the integration tests run (tests/run).
+# The wall time of each pass is printed after it.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 if [ "$(id -u)" -eq 0 ]; then
@@ -25,14 +27,23 @@ counts() {
 
 log1=$(mktemp) log2=$(mktemp)
 trap 'rm -f "$log1" "$log2"' EXIT
-echo "== pass 1: make check"
+# took SINCE: "Nm SSs" from the date +%s SINCE to now
+took() {
+	t=$(($(date +%s) - $1))
+	printf '%dm%02ds' $((t / 60)) $((t % 60))
+}
+t_all=$(date +%s)
+echo "== pass 1: make check${PRIMGR_TEST_STRESS:+ (PRIMGR_TEST_STRESS=$PRIMGR_TEST_STRESS)}"
+t_pass=$(date +%s)
 make check 2>&1 | tee "$log1"
+echo "== pass 1 took $(took "$t_pass")"
 # shellcheck disable=SC2046 # three numbers
 set -- $(counts "$log1")
 p=${1:-0} f=${2:-1} s=${3:-0}
 
 if [ "${PRIMGR_SANITIZE:-yes}" != no ]; then
 	echo "== pass 2: ASan + UBSan build (build-asan/)"
+	t_pass=$(date +%s)
 	asan_logs=$(mktemp -d /tmp/primgr-asan.XXXXXX) && chmod 1777 "$asan_logs"
 	# A copy of the tree (autoconf refuses a second build dir of a tree configured in place).
 	rm -rf build-asan && mkdir -p build-asan/primgr
@@ -40,15 +51,17 @@ if [ "${PRIMGR_SANITIZE:-yes}" != no ]; then
 		cd build-asan/primgr && { [ ! -f Makefile ] || make distclean; } &&
 		./configure --enable-werror --enable-sanitizers && make -j2) >"$log2" 2>&1; then
 		# The daemon runs as postgres under root: its reports go to a directory anyone may
-		# write. Integration tests that build their own programs or do not run the daemon
-		# (packaging, distcheck, fuzz, bench) and valgrind (not with ASan) stay in pass 1.
+		# write. The build and tooling checks of tests/build/ (packaging, distcheck, fuzz,
+		# bench_smoke build their own programs or do not run the daemon; valgrind does not
+		# work with ASan) stay in pass 1.
 		ASAN_OPTIONS="detect_leaks=1:log_path=$asan_logs/asan" \
 			UBSAN_OPTIONS="print_stacktrace=1:log_path=$asan_logs/ubsan" \
-			PRIMGR_TEST_EXCLUDE="packaging distcheck fuzz bench_smoke valgrind" \
+			PRIMGR_TEST_EXCLUDE="build" \
 			make -C build-asan/primgr check 2>&1 | tee "$log2"
 		# shellcheck disable=SC2046 # three numbers
 		set -- $(counts "$log2")
 		p=$((p + ${1:-0})) f=$((f + ${2:-1})) s=$((s + ${3:-0}))
+		echo "== pass 2 took $(took "$t_pass") (build and tests)"
 		if [ -n "$(find "$asan_logs" -type f)" ]; then
 			echo "not ok - sanitizer reports under the ASan build:"
 			for r in "$asan_logs"/*; do sed 's/^/    /' "$r" | head -n 40; done
@@ -64,5 +77,6 @@ if [ "${PRIMGR_SANITIZE:-yes}" != no ]; then
 	fi
 	rm -rf "$asan_logs"
 fi
+echo "== both passes took $(took "$t_all")"
 echo "$p passed, $f failed, $s skipped"
 [ "$f" -eq 0 ]

@@ -10,22 +10,12 @@
 #include "agent.h"
 #include "log.h"
 #include "state.h"
+#include "helpers.h"
 #include "t.h"
 
 #define NOW 1000000   /* a monotonic "now" in ms for the snapshots */
 
 /* The shipped defaults, with the lag settings the cases below are written for. */
-static void test_config(struct config *cfg)
-{
-	config_defaults(cfg);
-	cfg->replica_include_primary = false;
-	cfg->stale_after_ms = 5000;
-	cfg->lag_full_ms = 5000;
-	cfg->max_lag_ms = 30000;
-	cfg->lag_grace_ms = 10000;
-	cfg->min_weight = 10;
-}
-
 static struct snapshot *snap(enum verdict v, int64_t made_ms)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "refresh_stats.h"
 #include "state.h"
+#include "helpers.h"
 #include "t.h"
 
 #define NOW 5000000
@@ -266,17 +267,6 @@ static bool get(const char *raw, int64_t now, const struct config *cfg, struct r
 	}
 	buf_free(&out);
 	return done;
-}
-
-static void test_config(struct config *cfg)
-{
-	config_defaults(cfg);
-	cfg->replica_include_primary = false;
-	cfg->stale_after_ms = 5000;
-	cfg->lag_full_ms = 5000;
-	cfg->max_lag_ms = 30000;
-	cfg->lag_grace_ms = 10000;
-	cfg->min_weight = 10;
 }
 
 static struct node_view *three_nodes(void)

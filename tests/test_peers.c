@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "peers.h"
+#include "helpers.h"
 #include "t.h"
 #include "util.h"
 
@@ -444,21 +445,8 @@ struct run {
 	struct peer_reply replies[8];
 	size_t n;
 	int64_t done_ms;
-	ev_timer tick;
-	int64_t last_tick_ms, max_gap_ms;
+	struct gap_tick tick;
 };
-
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct run *r = container_of(w, struct run, tick);
-	int64_t now = util_now_ms();
-
-	(void)loop;
-	(void)revents;
-	if (r->last_tick_ms && now - r->last_tick_ms > r->max_gap_ms)
-		r->max_gap_ms = now - r->last_tick_ms;
-	r->last_tick_ms = now;
-}
 
 static void done_cb(struct peer_reply *replies, size_t n, void *arg)
 {
@@ -532,8 +520,7 @@ static void test_transfers(void)
 	for (int i = 0; i < 8; i++)
 		u[i] = urls[i];
 
-	ev_timer_init(&r.tick, tick_cb, 0.01, 0.01);
-	ev_timer_start(loop, &r.tick);
+	gap_tick_start(loop, &r.tick);
 
 	t0 = util_now_ms();
 	T_OK(peers_fetch(p, u, 8, "/primary", done_cb, &r), "fetch 8 peers started");
@@ -542,9 +529,9 @@ static void test_transfers(void)
 	T_EQ_INT(r.done, 1, "batch completed once");
 	T_OK(r.done_ms - t0 <= 500 + 400, "batch within peer_timeout + 400 ms slack");
 	printf("# batch took %lld ms, max loop gap %lld ms\n", (long long)(r.done_ms - t0),
-	       (long long)r.max_gap_ms);
+	       (long long)r.tick.max_gap_ms);
 	/* a blocking transfer would stall for 250-500 ms; 100 leaves room for a loaded CI box */
-	T_OK(r.max_gap_ms < 100, "loop never stalled for 100 ms during the batch");
+	T_OK(r.tick.max_gap_ms < 100, "loop never stalled for 100 ms during the batch");
 	T_EQ_INT(r.n, 8, "8 replies");
 
 	T_OK(r.replies[0].transferred, "good: transferred");
@@ -630,7 +617,7 @@ static void test_transfers(void)
 		T_EQ_INT(x.done, 0, "freed batch never calls back");
 	}
 
-	ev_timer_stop(loop, &r.tick);
+	gap_tick_stop(loop, &r.tick);
 	srv_stop(&good);
 	srv_stop(&hole);
 	srv_stop(&big);

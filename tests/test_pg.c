@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pg.h"
+#include "helpers.h"
 #include "t.h"
 #include "util.h"
 
@@ -20,25 +21,12 @@ struct run {
 	int calls;
 	struct pg_probe p;
 	int64_t start_ms, done_ms;
-	ev_timer tick;
-	int64_t last_tick_ms, max_gap_ms;
+	struct gap_tick tick;
 	int64_t call_ms; /* how long pg_probe() itself took (a blocking call stalls the loop) */
 };
 
 static PGconn *admin;
 static const char *conninfo;
-
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct run *r = container_of(w, struct run, tick);
-	int64_t now = util_now_ms();
-
-	(void)loop;
-	(void)revents;
-	if (r->last_tick_ms && now - r->last_tick_ms > r->max_gap_ms)
-		r->max_gap_ms = now - r->last_tick_ms;
-	r->last_tick_ms = now;
-}
 
 static void probe_cb(struct pg_probe *p, void *arg)
 {
@@ -56,13 +44,10 @@ static bool probe_once(struct pg *pg, struct run *r, int64_t limit_ms)
 	int64_t end;
 
 	r->calls = 0;
-	r->max_gap_ms = 0;
-	r->last_tick_ms = 0;
 	r->start_ms = util_now_ms();
-	ev_timer_init(&r->tick, tick_cb, 0.01, 0.01);
-	ev_timer_start(r->loop, &r->tick);
+	gap_tick_start(r->loop, &r->tick);
 	if (!pg_probe(pg, probe_cb, r)) {
-		ev_timer_stop(r->loop, &r->tick);
+		gap_tick_stop(r->loop, &r->tick);
 		return false;
 	}
 	r->call_ms = util_now_ms() - r->start_ms;
@@ -71,7 +56,7 @@ static bool probe_once(struct pg *pg, struct run *r, int64_t limit_ms)
 	end = util_now_ms() + limit_ms;
 	while (r->calls == 0 && util_now_ms() < end)
 		ev_run(r->loop, EVRUN_ONCE);
-	ev_timer_stop(r->loop, &r->tick);
+	gap_tick_stop(r->loop, &r->tick);
 	return r->calls == 1;
 }
 
@@ -318,11 +303,15 @@ static void test_hang(struct ev_loop *loop, const struct config *cfg)
 	T_OK(strstr(r.p.error, "timeout after 1s while waiting for the result") != NULL,
 	     "hang: timeout error names the step");
 	printf("# error: %s\n", r.p.error);
-	printf("# failed after %lld ms, max loop gap %lld ms\n",
-	       (long long)(r.done_ms - r.start_ms), (long long)r.max_gap_ms);
+	printf("# failed after %lld ms, max loop gap %lld ms, next %lld ms\n",
+	       (long long)(r.done_ms - r.start_ms), (long long)r.tick.max_gap_ms,
+	       (long long)r.tick.next_gap_ms);
 	T_OK(r.done_ms - r.start_ms >= 950 && r.done_ms - r.start_ms <= 1300,
 	     "hang: failed within db_timeout + 300 ms");
-	T_OK(r.max_gap_ms < 50, "hang: loop ticked every 10 ms (max gap < 50 ms)");
+	/* a wait on the stopped server would stall the loop for db_timeout (1 s); one stall of a
+	 * loaded machine is the scheduler */
+	T_OK(r.tick.next_gap_ms < t_within(50) && r.tick.max_gap_ms < t_within(250),
+	     "hang: loop ticked every 10 ms (gaps < 50 ms but one, < 250 ms)");
 	T_EQ_INT(pg_connections(pg), 0, "hang: connection closed");
 
 	/* at once again: the backoff answers without touching the server */
@@ -337,7 +326,10 @@ static void test_hang(struct ev_loop *loop, const struct config *cfg)
 	T_OK(strstr(r.p.error, "timeout after 1s while connecting") != NULL,
 	     "hang: connect timeout names the step");
 	printf("# error: %s\n", r.p.error);
-	T_OK(r.max_gap_ms < 50, "hang: loop ticked during the connect");
+	printf("# max loop gap %lld ms, next %lld ms\n", (long long)r.tick.max_gap_ms,
+	       (long long)r.tick.next_gap_ms);
+	T_OK(r.tick.next_gap_ms < t_within(50) && r.tick.max_gap_ms < t_within(250),
+	     "hang: loop ticked during the connect");
 
 	kill(pm, SIGCONT);
 	kill((pid_t)backend, SIGCONT);
@@ -372,7 +364,10 @@ static void test_restart(struct ev_loop *loop, const struct config *cfg)
 	}
 	T_OK(probe_once(pg, &r, 5000) && r.p.ok, "restart: probe ok");
 	T_EQ_INT(system(stop), 0, "restart: PostgreSQL stopped");
-	sleep_loop(loop, 100); /* the idle connection sees EOF */
+	/* the idle connection sees EOF: waited for (up to 3 s), not a fixed 100 ms */
+	t0 = util_now_ms();
+	while (pg_connections(pg) != 0 && util_now_ms() - t0 < 3000)
+		sleep_loop(loop, 20);
 	T_EQ_INT(pg_connections(pg), 0, "restart: idle connection dropped on EOF");
 	T_OK(probe_once(pg, &r, 5000) && !r.p.ok, "restart: probe fails while down");
 	printf("# error: %s\n", r.p.error);
@@ -408,10 +403,10 @@ static void test_resolve(struct ev_loop *loop, const struct config *cfg, const c
 	pg = pg_new(loop, cfg, ci);
 	T_OK(probe_once(pg, &r, 5000) && r.p.ok, "resolve: a 400 ms lookup, then the probe is ok");
 	printf("# probe took %lld ms (pg_probe %lld ms), max loop gap %lld ms%s%s\n",
-	       (long long)(r.done_ms - r.start_ms), (long long)r.call_ms, (long long)r.max_gap_ms,
+	       (long long)(r.done_ms - r.start_ms), (long long)r.call_ms, (long long)r.tick.max_gap_ms,
 	       r.p.ok ? "" : ": ", r.p.error);
 	T_OK(r.done_ms - r.start_ms >= 350, "resolve: the probe waited for the lookup");
-	T_OK(r.max_gap_ms < 100 && r.call_ms < 50,
+	T_OK(r.tick.max_gap_ms < t_within(100) && r.call_ms < t_within(50),
 	     "resolve: the loop ticked during the lookup (pg_probe returned at once, max gap < 100 ms)");
 	pg_free(pg);
 	free(r.p.nodes);
@@ -424,12 +419,13 @@ static void test_resolve(struct ev_loop *loop, const struct config *cfg, const c
 	pg = pg_new(loop, cfg, ci);
 	T_OK(probe_once(pg, &r, 5000) && !r.p.ok, "resolve: a hung lookup fails the probe");
 	printf("# error: %s (after %lld ms, max loop gap %lld ms)\n", r.p.error,
-	       (long long)(r.done_ms - r.start_ms), (long long)r.max_gap_ms);
+	       (long long)(r.done_ms - r.start_ms), (long long)r.tick.max_gap_ms);
 	T_OK(strstr(r.p.error, "timeout after 1s while looking up the database host name") != NULL,
 	     "resolve: the timeout names the lookup");
 	T_OK(r.done_ms - r.start_ms >= 950 && r.done_ms - r.start_ms <= 1300,
 	     "resolve: failed within db_timeout + 300 ms");
-	T_OK(r.max_gap_ms < 100 && r.call_ms < 50, "resolve: the loop ticked during the hung lookup");
+	T_OK(r.tick.max_gap_ms < t_within(100) && r.call_ms < t_within(50),
+	     "resolve: the loop ticked during the hung lookup");
 	sleep_loop(loop, 600); /* past the first backoff (500 ms) */
 	T_OK(probe_once(pg, &r, 2000) && !r.p.ok, "resolve: probe while the old lookup runs fails");
 	T_OK(strstr(r.p.error, "the last host name lookup has not ended yet") != NULL,
@@ -438,7 +434,17 @@ static void test_resolve(struct ev_loop *loop, const struct config *cfg, const c
 	T_OK(r.done_ms - r.start_ms < 100, "resolve: ... at once");
 	setenv("PRIMGR_SLOWDNS_MS", "50", 1);
 	sleep_loop(loop, 2500); /* the old lookup ends; past the backoff */
-	T_OK(probe_once(pg, &r, 5000) && r.p.ok, "resolve: after the old lookup ended, ok again");
+	{
+		/* a loaded machine may end the old lookup's thread later: probe again (10 s) */
+		int64_t t0 = util_now_ms();
+		bool again;
+
+		while (!(again = probe_once(pg, &r, 5000) && r.p.ok) && util_now_ms() - t0 < 10000)
+			sleep_loop(loop, 200);
+		T_OK(again, "resolve: after the old lookup ended, ok again");
+		if (!again)
+			printf("# error: %s\n", r.p.error);
+	}
 	pg_free(pg);
 	free(r.p.nodes);
 	memset(&r.p, 0, sizeof(r.p));

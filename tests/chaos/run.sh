@@ -168,7 +168,7 @@ rejoin_or_clone() {
 	local i=$1 j=$2
 	# rejoin may exit 0 and still leave a node that never streams (the case above)
 	if CT_CMD_TIMEOUT=40 node_rejoin "$i" "$j"; then
-		wait_for 20 eval '[ "$(node_psql "$i" "SELECT status FROM pg_stat_wal_receiver" \
+		wait_for 30 eval '[ "$(node_psql "$i" "SELECT status FROM pg_stat_wal_receiver" \
 			2>/dev/null)" = streaming ]' && return 0
 		note "node$i rejoined but does not stream from node$j, cloned again"
 	else
@@ -208,6 +208,8 @@ fault_splitbrain() {
 		sleep 0.2
 	done
 	[ "$up" -eq 0 ] || { note "haproxy had node$old UP in pg_write $up time(s)"; CF=1; }
+	# its verdict comes with a refresh or two: waited for, not read once
+	wait_for 15 eval '[ "$(http_code "$old" /state)" = 509 ]'
 	st=$(http_code "$old" /state)
 	[ "$st" = 509 ] || { note "node$old /state $st during split brain, not 509"; CF=1; }
 	st=$(awk -v u="http://127.0.0.1:${NODE_HTTP[old]}/state" -v t="$t_sb" \

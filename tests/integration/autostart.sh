@@ -25,9 +25,8 @@ primgr_start_all || bail_out "primgr did not start on every node"
 # postgres runs the script: give it a copy it can read
 install -m 0755 "$top_srcdir/scripts/primgr-pg-autostart" "$CT_DIR/bin/primgr-pg-autostart"
 
-wait_for 15 http_is 1 /state 200
-is "$(http_code 1 /state) $(http_code 2 /state) $(http_code 3 /state)" "200 202 202" \
-	"healthy: node1 Primary, node2 and node3 Standby"
+states() { echo "$(http_code 1 /state) $(http_code 2 /state) $(http_code 3 /state)"; }
+is_eventually 30 "200 202 202" "healthy: node1 Primary, node2 and node3 Standby" states
 
 # autostart I [OPTION...]: node I's boot, as postgres; the exit status, output in
 # $CT_DIR/autostart-nodeI.log (its tail becomes TAP comments on failure).
@@ -83,15 +82,16 @@ asides() { find "$(node_dir "$1")" -maxdepth 1 -name 'data.primgr-*' | sort; }
 # starts primgr after PostgreSQL).
 after_failover_to() {
 	primgr_stop "$2"
-	wait_for 15 http_is "$1" /state 200 ||
+	wait_for 45 http_is "$1" /state 200 ||
 		diag "node$1 /state: $(http_get "$1" /state)"
-	wait_for 10 eval "[ \"\$(http_json $1 /realPrimary .realPrimary)\" = node$1 ]" ||
+	wait_for 30 eval "[ \"\$(http_json $1 /realPrimary .realPrimary)\" = node$1 ]" ||
 		diag "node$1 /realPrimary: $(http_get "$1" /realPrimary)"
 }
 
 failover_to 2 || bail_out "failover to node2 failed"
 after_failover_to 2 1
-is "$(http_json 3 /realPrimary .realPrimary)" node2 "after the failover, node3's /realPrimary is node2"
+is_eventually 30 node2 "after the failover, node3's /realPrimary is node2" \
+	http_json 3 /realPrimary .realPrimary
 cache_conninfo 1
 
 # ---- [1] no peer reachable: start as is
@@ -107,10 +107,13 @@ is "$(node_in_recovery 1)" f "[1]   node1 runs, as a primary"
 okif "[1]   its data directory is unchanged (not moved, no standby.signal)"
 primgr_start 2 && primgr_start 3 && primgr_start 1
 okif "[1]   primgr starts again on every node"
-wait_for 10 http_is 1 /state 509
-is "$(http_code 1 /state)" 509 "[1]   primgr keeps node1 Unknown (509): $(http_json 1 /state .reason)"
-is "$(http_code 2 /state)" 200 "[1]   node2 stays the Primary (200)"
-is "$(http_json 3 /realPrimary .realPrimary)" node2 "[1]   /realPrimary is still node2"
+# Every primgr has just started: a node's first rounds may run before its peers answer, so
+# each verdict is waited for (a refresh or two), not read once.
+is_eventually 30 509 "[1]   primgr keeps node1 Unknown (509) (after {ms} ms)" http_code 1 /state
+diag "node1's reason: $(http_json 1 /state .reason)"
+is_eventually 30 200 "[1]   node2 stays the Primary (200) (after {ms} ms)" http_code 2 /state
+is_eventually 30 node2 "[1]   /realPrimary is still node2 (after {ms} ms)" \
+	http_json 3 /realPrimary .realPrimary
 primgr_stop 1
 node_stop 1 fast || bail_out "cannot stop node1"
 
@@ -127,23 +130,21 @@ okif "[2]   as under systemd, PostgreSQL is left stopped, ready to start as a st
 node_start 1
 okif "[2]   node1 starts (as the PostgreSQL unit would start it)"
 NODE_TYPE[1]=standby
-wait_for 20 streams_from 1 2
-okif "[2]   node1 is a streaming standby of node2"
-wait_for 10 registered_standby_of 1 2
-okif "[2]   repmgr.nodes on node2: node1 standby, active, upstream node2"
+eventually 60 "[2]   node1 is a streaming standby of node2 ({ms} ms)" streams_from 1 2
+eventually 30 "[2]   repmgr.nodes on node2: node1 standby, active, upstream node2" \
+	registered_standby_of 1 2
 [ -z "$(asides 1)" ]
 okif "[2]   no data directory was moved aside"
 primgr_start 1
 okif "[2]   primgr starts on node1"
-wait_for 10 http_is 1 /state 202
-is "$(http_code 1 /state)" 202 "[2]   primgr says 202 (Standby) for node1"
+is_eventually 30 202 "[2]   primgr says 202 (Standby) for node1 (after {ms} ms)" http_code 1 /state
 
 # ---- [3] rewind impossible: clone, the old data directory kept aside
 # node1 becomes the primary again (node2 rejoins it), then fails over to node2 once more.
 
 failover_to 1 || bail_out "failover to node1 failed"
 node_rejoin 2 1 || bail_out "rejoin of node2 to node1 failed"
-wait_for 15 http_is 1 /state 200
+wait_for 45 http_is 1 /state 200 || diag "node1 /state: $(http_get 1 /state)"
 failover_to 2 || bail_out "second failover to node2 failed"
 after_failover_to 2 1
 cache_conninfo 1
@@ -159,14 +160,12 @@ aside=$(asides 1)
 	grep -q 'primgr-test-damage' "$aside/global/pg_control"
 okif "[3]   the old data directory is kept aside: $(basename "${aside:-none}")"
 NODE_TYPE[1]=standby
-wait_for 20 streams_from 1 2
-okif "[3]   node1 is a streaming standby of node2"
-wait_for 10 registered_standby_of 1 2
-okif "[3]   repmgr.nodes on node2: node1 standby, active, upstream node2"
+eventually 60 "[3]   node1 is a streaming standby of node2 ({ms} ms)" streams_from 1 2
+eventually 30 "[3]   repmgr.nodes on node2: node1 standby, active, upstream node2" \
+	registered_standby_of 1 2
 primgr_start 1
 okif "[3]   primgr starts on node1"
-wait_for 10 http_is 1 /state 202
-is "$(http_code 1 /state)" 202 "[3]   primgr says 202 (Standby) for node1"
-is "$(http_json 1 /realPrimary .realPrimary)" node2 "[3]   and node1's /realPrimary is node2"
+is_eventually 30 202 "[3]   primgr says 202 (Standby) for node1 (after {ms} ms)" http_code 1 /state
+is_eventually 30 node2 "[3]   and node1's /realPrimary is node2" http_json 1 /realPrimary .realPrimary
 
 tap_done

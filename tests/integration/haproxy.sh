@@ -58,7 +58,7 @@ healthy() {
 	[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ] &&
 		[ "$(ha_view pg_read)" = "node1:DOWN node2:UP node3:UP" ]
 }
-if wait_for 15 healthy; then
+if wait_for 45 healthy; then
 	ok "[1] haproxy: pg_write node1 UP only, pg_read node2 and node3 UP (after ${WAIT_MS} ms)"
 else
 	not_ok "[1] haproxy: pg_write node1 UP only, pg_read node2 and node3 UP"
@@ -76,9 +76,8 @@ check "[1] 6 psql sessions through the read frontend all reach a standby (${read
 	test -z "$bad"
 
 writer_start 20
-wait_for 5 eval '[ "$(writer_count "$P1")" -gt 0 ]'
-check "[1] the writer commits through the write frontend on node1 ($(writer_ports))" \
-	test "$(writer_count "$P1")" -gt 0
+eventually 15 "[1] the writer commits through the write frontend on node1 (after {ms} ms)" \
+	eval 'writer_ports; [ "$(writer_count "$P1")" -gt 0 ]'
 
 # --- [6] drain / maint / ready on a standby ---------------------------------------------------
 # A long session through the read frontend; the standby that serves it is drained while the
@@ -96,7 +95,7 @@ serving() {
 	done
 	return 1
 }
-wait_for 5 serving >/dev/null
+wait_for 15 serving >/dev/null
 D=$(serving)
 if [ -z "$D" ]; then
 	not_ok "[6] the long read session is running on a standby"
@@ -107,7 +106,7 @@ fi
 O=$((D == 2 ? 3 : 2))
 ctl() { as_pg "$CT_DIR/bin/primgr" ctl "$2" -c "$(node_dir "$1")/primgr.ini"; }
 ctl "$D" drain >/dev/null || not_ok "[6] primgr ctl drain on node$D exits 0"
-if wait_for 5 ha_is pg_read "node$D" DRAIN; then
+if wait_for 15 ha_is pg_read "node$D" DRAIN; then
 	ok "[6] primgr ctl drain: haproxy shows node$D DRAIN in pg_read (after ${WAIT_MS} ms)"
 else
 	not_ok "[6] primgr ctl drain: haproxy shows node$D DRAIN in pg_read"
@@ -121,14 +120,14 @@ wait "$LONG_PID"
 is "$(tr -d '\n' <"$LONG_OUT")" "${NODE_PORT[D]}|rc=0" \
 	"[6] the session that was running on node$D when it was drained finishes normally"
 ctl "$D" maint >/dev/null || not_ok "[6] primgr ctl maint on node$D exits 0"
-if wait_for 5 ha_is pg_read "node$D" MAINT; then
+if wait_for 15 ha_is pg_read "node$D" MAINT; then
 	ok "[6] primgr ctl maint: haproxy shows node$D MAINT (after ${WAIT_MS} ms)"
 else
 	not_ok "[6] primgr ctl maint: haproxy shows node$D MAINT"
 	show_ha
 fi
 ctl "$D" ready >/dev/null || not_ok "[6] primgr ctl ready on node$D exits 0"
-if wait_for 5 eval 'ha_is pg_read "node$D" UP && [ "$(ha_weight pg_read "node$D")" = 100 ]'; then
+if wait_for 15 eval 'ha_is pg_read "node$D" UP && [ "$(ha_weight pg_read "node$D")" = 100 ]'; then
 	ok "[6] primgr ctl ready: node$D back UP with weight 100 in pg_read (after ${WAIT_MS} ms)"
 else
 	not_ok "[6] primgr ctl ready: node$D back UP with weight 100 in pg_read"
@@ -136,12 +135,8 @@ else
 fi
 # The write backend hears "ready" too for ready_window (a down standby says "down ready #standby"), so the
 # maint given there ends with ready.
-if wait_for 5 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'; then
-	ok "[6] after ready, pg_write is as before the admin states (after ${WAIT_MS} ms)"
-else
-	is "$(ha_view pg_write)" "node1:UP node2:DOWN node3:DOWN" \
-		"[6] after ready, pg_write is as before the admin states"
-fi
+is_eventually 15 "node1:UP node2:DOWN node3:DOWN" \
+	"[6] after ready, pg_write is as before the admin states (after {ms} ms)" ha_view pg_write
 
 # --- [5] a standby whose replay is paused -----------------------------------------------------
 # Writes continue on the primary (the writer); node3's replay lag grows by a second a second.
@@ -160,7 +155,7 @@ CT_BG_PIDS+=("$WPID")
 t_pause=$(now_ms)
 node_psql 3 "SELECT pg_wal_replay_pause()" >/dev/null || not_ok "[5] pg_wal_replay_pause() on node3"
 lost_weight() { awk '$2 == "UP" && $3 > 0 && $3 < 100 { f = 1 } END { exit !f }' "$WEIGHTS"; }
-if wait_for 10 lost_weight; then
+if wait_for 30 lost_weight; then
 	ok "[5] node3 paused: still UP in pg_read with less weight ($(awk '$2 == "UP" && $3 < 100 { print $3; exit }' "$WEIGHTS")) after $(($(now_ms) - t_pause)) ms"
 else
 	not_ok "[5] node3 paused: still UP in pg_read with less weight"
@@ -168,7 +163,7 @@ else
 	diag "  node3 agent (replica): $(agent_get 3 replica)"
 fi
 lag_down() { ha_is pg_read node3 DOWN && ha_agent_says pg_read node3 | grep -q lag; }
-if wait_for 15 lag_down; then
+if wait_for 40 lag_down; then
 	ok "[5] then DOWN in pg_read, the agent saying '$(ha_agent_says pg_read node3)' after $(($(now_ms) - t_pause)) ms (max_lag 4s + grace 2s)"
 else
 	not_ok "[5] then DOWN in pg_read, the agent saying 'lag'"
@@ -179,7 +174,7 @@ is "$(http_code 3 /replica)" 503 "[5] node3 /replica answers 503 while it lags"
 weights=$(awk '$2 == "UP" { printf "%s ", $3 }' "$WEIGHTS" | tr ' ' '\n' | uniq | tr '\n' ' ')
 diag "node3 weights in pg_read while paused: ${weights}"
 node_psql 3 "SELECT pg_wal_replay_resume()" >/dev/null || not_ok "[5] pg_wal_replay_resume() on node3"
-if wait_for 10 eval 'ha_is pg_read node3 UP && [ "$(ha_weight pg_read node3)" = 100 ]'; then
+if wait_for 30 eval 'ha_is pg_read node3 UP && [ "$(ha_weight pg_read node3)" = 100 ]'; then
 	ok "[5] after pg_wal_replay_resume() node3 is UP with weight 100 again (after ${WAIT_MS} ms)"
 else
 	not_ok "[5] after pg_wal_replay_resume() node3 is UP with weight 100 again"
@@ -187,7 +182,7 @@ else
 fi
 touch "$CT_DIR/weights.stop"
 wait "$WPID" 2>/dev/null
-is "$(http_code 3 /replica)" 200 "[5] node3 /replica answers 200 again"
+is_eventually 15 200 "[5] node3 /replica answers 200 again" http_code 3 /replica
 check "[5] the writer kept committing on node1 meanwhile ($(writer_ports "$t_pause"))" \
 	test "$(writer_count "$P1" "$t_pause")" -gt 0
 
@@ -197,7 +192,7 @@ failover_to 2 || bail_out "failover node1 -> node2"
 # node1 is gone (pg_ctl stop -m immediate returned) when the promote starts: from then on it
 # must never commit a row again
 t_promote_start=$((FO_PROMOTED_AT - FO_PROMOTE_MS))
-wait_for 15 eval '[ -n "$(writer_first "$P2" "$t_stop")" ]'
+wait_for 30 eval '[ -n "$(writer_first "$P2" "$t_stop")" ]'
 first2=$(writer_first "$P2" "$t_stop")
 if [ -n "$first2" ]; then
 	from_promoted=$((first2 - FO_PROMOTED_AT))
@@ -206,40 +201,42 @@ if [ -n "$first2" ]; then
 	check "[2] first row on node2 within 10 s of standby promote returning (${from_promoted} ms; goal < 3000)" \
 		test "$from_promoted" -lt 10000
 else
-	not_ok "[2] a row committed on node2 within 15 s of the failover"
+	not_ok "[2] a row committed on node2 within 30 s of the failover"
 	show_ha
 	show_states
 fi
-if wait_for 5 eval '[ "$(ha_view pg_write)" = "node1:DOWN node2:UP node3:DOWN" ]'; then
-	ok "[2] haproxy: pg_write routes to node2 only"
-else
-	not_ok "[2] haproxy: pg_write routes to node2 only ($(ha_view pg_write))"
-fi
+is_eventually 15 "node1:DOWN node2:UP node3:DOWN" "[2] haproxy: pg_write routes to node2 only" \
+	ha_view pg_write
 is "$(ha_psql write "SELECT pg_is_in_recovery(), current_setting('port')")" "f|$P2" \
 	"[2] psql through the write frontend: not in recovery, port of node2"
 is "$(writer_count "$P3" "$t_stop")" 0 "[2] no row was ever committed on node3"
-wait_for 10 eval '[ "$(ha_view pg_read)" = "node1:DOWN node2:DOWN node3:UP" ]'
-is "$(ha_view pg_read)" "node1:DOWN node2:DOWN node3:UP" "[2] pg_read: node3 only"
+is_eventually 30 "node1:DOWN node2:DOWN node3:UP" "[2] pg_read: node3 only" ha_view pg_read
 
 # --- [3] split brain: the old primary starts as a primary -------------------------------------
 t_sb=$(now_ms)
 start_as_primary 1 || bail_out "node1 starts again as a primary"
 is "$(node_in_recovery 1)" f "[3] node1 runs as a primary (not in recovery): split brain"
-# haproxy's checks need a moment to see node1 come back; in that time it must never be UP.
-SB_LOG=$CT_DIR/splitbrain.log
-: >"$SB_LOG"
-for _ in $(seq 1 40); do
-	echo "$(now_ms) $(ha_view pg_write) | $(ha_view pg_read) | $(ha_agent_says pg_write node1)" >>"$SB_LOG"
-	sleep 0.2
-done
-check "[3] node1 was never UP in haproxy during 8 s of split brain" \
-	eval '! grep -q "node1:UP" "$SB_LOG"'
-wait_for 5 eval '[ "$(http_code 1 /state)" = 509 ]'
-is "$(http_json 1 /state .state)" Unknown "[3] node1 /state says Unknown ($(http_json 1 /state '"\(.votes)/\(.quorum) votes: \(.reason)"'))"
+# haproxy's checks need a moment to see node1 come back; in that time it must never be UP,
+# in either backend: watched for 8 s, every 100 ms.
+node1_up() {
+	local v
+	v="$(ha_view pg_write) | $(ha_view pg_read) | $(ha_agent_says pg_write node1)"
+	echo "$v"
+	[[ "$v" == *node1:UP* ]]
+}
+never_for 8 "[3] node1 was never UP in haproxy during 8 s of split brain" node1_up
+is_eventually 15 Unknown "[3] node1 /state says Unknown" http_json 1 /state .state
+diag "node1 /state: $(http_json 1 /state '"\(.votes)/\(.quorum) votes: \(.reason)"')"
 is "$(ha_status pg_write node1)" DOWN "[3] haproxy stats: node1 DOWN in pg_write"
-desc=$(ha_agent_says pg_write node1)
-check "[3] haproxy stats: node1's last agent reply in pg_write says 'unknown' ($desc)" \
-	eval '[[ "$desc" == *unknown* ]]'
+# haproxy asks the agent every 250 ms: its last reply follows primgr's verdict
+agent_says_unknown() {
+	local d
+	d=$(ha_agent_says pg_write node1)
+	echo "$d"
+	[[ "$d" == *unknown* ]]
+}
+eventually 15 "[3] haproxy stats: node1's last agent reply in pg_write says 'unknown'" \
+	agent_says_unknown
 n1rows=$(node_psql_db 1 postgres "SELECT count(*) FROM primgr_writes
 	WHERE at > to_timestamp($t_promote_start / 1000.0)")
 is "$n1rows" 0 "[3] node1's own table: zero rows written after it was stopped"
@@ -247,7 +244,7 @@ is "$(writer_count "$P1" "$t_promote_start")" 0 "[3] the writer saw zero commits
 check "[3] the writer kept committing on node2 during split brain ($(writer_ports "$t_sb"))" \
 	test "$(writer_count "$P2" "$t_sb")" -gt 0
 node_rejoin 1 2 || not_ok "[3] repmgr node rejoin of node1 to node2"
-if wait_for 10 eval '[ "$(ha_view pg_read)" = "node1:UP node2:DOWN node3:UP" ]'; then
+if wait_for 30 eval '[ "$(ha_view pg_read)" = "node1:UP node2:DOWN node3:UP" ]'; then
 	ok "[3] node1 rejoined as a standby: UP in pg_read (after ${WAIT_MS} ms), still DOWN in pg_write"
 else
 	not_ok "[3] node1 rejoined as a standby: UP in pg_read"
@@ -258,14 +255,14 @@ fi
 primgr_kill 2 KILL || not_ok "[4] SIGKILL primgr on node2"
 t_kill=$(now_ms)
 NODE_PRIMGR_PID[2]=
-if wait_for 5 eval '! ha_view pg_write | grep -q UP'; then
+if wait_for 15 eval '! ha_view pg_write | grep -q UP'; then
 	ok "[4] primgr killed on node2: pg_write has no UP server after ${WAIT_MS} ms"
 else
 	not_ok "[4] primgr killed on node2: pg_write has no UP server"
 	show_ha
 fi
 t_closed=$(now_ms)
-sleep 3
+sleep 3 # the window watched: no commit anywhere while closed (the writer's log)
 is "$(ha_route_port write)" "" "[4] a new client gets no connection through the write frontend"
 t_open=$(now_ms)
 is "$(writer_count OK "$t_closed" "$t_open")" 0 \
@@ -273,7 +270,7 @@ is "$(writer_count OK "$t_closed" "$t_open")" 0 \
 check "[4] the writer kept trying meanwhile ($(writer_count ERR "$t_closed" "$t_open") failures)" \
 	test "$(writer_count ERR "$t_closed" "$t_open")" -gt 0
 primgr_start 2 "${LAG_INI[@]}" || not_ok "[4] primgr restarts on node2"
-wait_for 10 eval '[ -n "$(writer_first "$P2" "$t_open")" ]'
+wait_for 30 eval '[ -n "$(writer_first "$P2" "$t_open")" ]'
 first=$(writer_first "$P2" "$t_open")
 if [ -n "$first" ]; then
 	ok "[4] primgr restarted: writes resume on node2 $((first - t_open)) ms after the restart began"

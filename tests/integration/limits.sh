@@ -419,7 +419,7 @@ over_ms=$(($(now_ms) - t))
 check "[cap] a client over the cap is closed at once (code '$code' in ${over_ms} ms)" \
 	test "$code" = 000 -a "$over_ms" -lt 1000
 wait "$flood"
-wait_for 10 eval '[ "$(fd_count)" -le "$fd0" ]'
+wait_for 20 eval '[ "$(fd_count)" -le "$fd0" ]'
 fd1=$(fd_count)
 check "[cap] descriptors back to baseline after the clients left: $fd1 (baseline $fd0, ${WAIT_MS} ms)" \
 	test "$fd1" -le "$fd0"
@@ -437,7 +437,7 @@ diag "RSS around the flood: ${rss0} kB -> $(rss_kb) kB"
 # [slow] slowloris: 50 clients drip a request head at a byte a second; client_timeout 3s
 section slow
 primgr_restart 1 server.client_timeout=3s || bail_out "primgr restart"
-wait_for 10 http_is 1 /state 200
+wait_for 30 http_is 1 /state 200
 to0=$(metric connections_timed_out_total)
 helper drip "${NODE_HTTP[1]}" 50 >"$CT_DIR/drip.out" 2>&1 &
 drip=$!
@@ -499,11 +499,10 @@ is "$(http_json 1 /cluster .admin)" ready "[exposure] ... and the admin state is
 is "$(agent_get 1)" "up" "[exposure] ... and the agent still says up (no ready word outside the window)"
 ctl() { as_pg "$CT_DIR/bin/primgr" ctl "$1" -c "$(node_dir 1)/primgr.ini" >>"$CT_DIR/commands.log" 2>&1; }
 ctl drain || not_ok "[exposure] primgr ctl drain failed"
-wait_for 5 eval '[ "$(agent_get 1)" = drain ]'
-check "[exposure] primgr ctl drain (the state file) drains the agent in ${WAIT_MS} ms" \
-	test "$(agent_get 1)" = drain
+is_eventually 15 drain "[exposure] primgr ctl drain (the state file) drains the agent in {ms} ms" \
+	agent_get 1
 ctl ready || not_ok "[exposure] primgr ctl ready failed"
-wait_for 5 eval '[ "$(agent_get 1)" = "up ready" ]'
+wait_for 15 eval '[ "$(agent_get 1)" = "up ready" ]'
 
 if $CT_IS_ROOT; then
 	ini=$(node_dir 1)/primgr.ini
@@ -537,8 +536,15 @@ fi
 section peers
 rows 2 3 4 5 6 7 || bail_out "insert the fake nodes"
 primgr_start 1 "${PEERS[@]}" || bail_out "primgr start with fake peers"
-wait_for 10 eval '[ "$(vote_of node2 | cut -d" " -f1)" = answered ]'
-sleep 2   # a few cycles: every transfer has ended (peer_timeout 500ms)
+wait_for 30 eval '[ "$(vote_of node2 | cut -d" " -f1)" = answered ]'
+# a round in which every peer's transfer has ended (peer_timeout 500ms): no peer unpolled
+all_polled() {
+	local n
+	for n in node3 node4 node5 node6 node7; do
+		case "$(vote_of "$n" | cut -d' ' -f1)" in '' | unpolled) return 1 ;; esac
+	done
+}
+wait_for 30 all_polled
 cl=$(http_body 1 /cluster)
 diag "$(echo "$cl" | jq -r '.nodes[] | "  \(.node_name): \(.vote.status) \(.vote.named_id) \(.vote.detail // "")"')"
 is "$(vote_of node2)" "answered 1 " "[peers] the good fake peer node2 names node1: its vote counts"
@@ -549,8 +555,9 @@ for n in node3:big:"10 MB body" node4:badjson:"invalid JSON" node5:drip:"a byte 
 	check "[peers] $name ($what) gives no vote: $v" \
 		eval '[ -n "$v" ] && [ "${v%% *}" != answered ] && [ "${v%% *}" != unpolled ]'
 done
-is "$(state_votes)" "Unknown 2/4" "[peers] /state: Unknown with 2 votes (self + node2) of quorum 4"
-is "$(http_json 1 /cluster .votes)" 2 "[peers] /cluster counts 2 votes"
+is_eventually 15 "Unknown 2/4" "[peers] /state: Unknown with 2 votes (self + node2) of quorum 4" \
+	state_votes
+is_eventually 15 2 "[peers] /cluster counts 2 votes" http_json 1 /cluster .votes
 reason=$(http_json 1 /state .reason)
 diag "reason: $reason"
 rss_p0=$(rss_kb)
@@ -570,19 +577,19 @@ restore_rows() {
 	node_psql 1 "SET session_replication_role = replica; DELETE FROM repmgr.nodes;
 		INSERT INTO repmgr.nodes SELECT * FROM public.nodes_saved" >/dev/null
 }
-wait_for 10 http_is 1 /state 200
-is "$(state_votes)" "Primary 2/2" "[nodes] baseline: node1 + node2 (fake, votes for node1): Primary 2/2"
+wait_for 30 http_is 1 /state 200
+is_eventually 15 "Primary 2/2" "[nodes] baseline: node1 + node2 (fake, votes for node1): Primary 2/2" state_votes
 odd_case() {
 	local what=$1 sql=$2 r
 	node_psql 1 "SET session_replication_role = replica; $sql" >/dev/null ||
 		{ not_ok "[nodes] $what: the SQL failed"; return; }
-	wait_for 5 http_is 1 /state 509
+	wait_for 15 http_is 1 /state 509
 	r=$(http_json 1 /state .reason)
 	check "[nodes] $what: Unknown (509) in ${WAIT_MS} ms, reason: $r" \
 		eval 'http_is 1 /state 509 && [ -n "$r" ] && [ "$r" != null ]'
 	check "[nodes] ... /cluster answers and the daemon runs" eval 'alive && http_is 1 /cluster 200'
 	restore_rows
-	wait_for 5 http_is 1 /state 200 || { not_ok "[nodes] $what: not Primary again after restore"; }
+	wait_for 15 http_is 1 /state 200 || { not_ok "[nodes] $what: not Primary again after restore"; }
 }
 odd_case "no rows" "DELETE FROM repmgr.nodes"
 odd_case "self missing" "DELETE FROM repmgr.nodes WHERE node_id = 1"
@@ -598,13 +605,12 @@ odd_case "self is a witness" "UPDATE repmgr.nodes SET type = 'witness' WHERE nod
 # a peer row with a NULL location: primgr reads it as repmgr's default location ("default"),
 # i.e. another location: it is no voter (N = 1). No crash, and /cluster shows it.
 node_psql 1 "UPDATE repmgr.nodes SET location = NULL WHERE node_id = 2" >/dev/null
-wait_for 5 eval '[ "$(http_json 1 /cluster ".nodes[] | select(.node_id == 2) | .location")" = default ]'
+wait_for 15 eval '[ "$(http_json 1 /cluster ".nodes[] | select(.node_id == 2) | .location")" = default ]'
 check "[nodes] a peer's NULL location reads as \"default\" (out of scope): $(state_votes)" \
 	eval '[ "$(http_json 1 /cluster ".nodes[] | select(.node_id == 2) | .in_scope")" = false ] && alive'
 restore_rows
 # it was Primary 1/1 just before (the peer out of scope): wait for the vote, not the code
-wait_for 10 eval '[ "$(state_votes)" = "Primary 2/2" ]'
-is "$(state_votes)" "Primary 2/2" "[nodes] rows restored: Primary 2/2 again"
+is_eventually 30 "Primary 2/2" "[nodes] rows restored: Primary 2/2 again" state_votes
 
 # =============================================================================================
 # [tls] https peers: the CA decides whether a vote counts; client certificates are sent
@@ -613,7 +619,7 @@ tls_case() {
 	local what=$1 want=$2
 	shift 2
 	primgr_restart 1 "$@" || { not_ok "[tls] $what: primgr start"; return; }
-	wait_for 8 eval '[ "$(vote_of node2 | cut -d" " -f1)" = "${want%% *}" ] && [ "$(state_votes)" = "${want#* }" ]'
+	wait_for 25 eval '[ "$(vote_of node2 | cut -d" " -f1)" = "${want%% *}" ] && [ "$(state_votes)" = "${want#* }" ]'
 	check "[tls] $what: node2 $(vote_of node2 | cut -c1-90); node1 $(state_votes)" \
 		eval '[ "$(vote_of node2 | cut -d" " -f1)" = "${want%% *}" ] && [ "$(state_votes)" = "${want#* }" ]'
 }
@@ -647,7 +653,7 @@ rows 2 3 4 5 6 7 || bail_out "insert the fake nodes"
 primgr_restart 1 "${PEERS[@]}" database.refresh_interval=100ms consensus.peer_timeout=80ms \
 	consensus.peer_connect_timeout=50ms server.client_timeout=1s log.level=notice ||
 	bail_out "primgr restart for the soak"
-wait_for 10 eval '[ "$(vote_of node2 | cut -d" " -f1)" = answered ]'
+wait_for 30 eval '[ "$(vote_of node2 | cut -d" " -f1)" = answered ]'
 fd_s0=$(fd_count)
 c0=$(metric refresh_duration_seconds_count)
 w=$(helper junk "${NODE_HTTP[1]}" 5 4)
@@ -685,11 +691,13 @@ check "[soak] VmRSS after warm-up ${rss_w} kB, at the end ${rss_e} kB (slack 512
 	within_kb "$rss_w" "$rss_e" 512
 # the 6 peers' transfers of the cycle in flight may hold a socket each; a leak over the
 # soak's thousands of connections would be far more
-wait_for 10 eval '[ "$(fd_count)" -le "$fd_s0" ]'
+wait_for 20 eval '[ "$(fd_count)" -le "$fd_s0" ]'
 check "[soak] descriptors back to $(fd_count) (before: $fd_s0; the 6 peer transfers may be open)" \
 	test "$(fd_count)" -le $((fd_s0 + 6))
-is "$(vote_of node2 | cut -d' ' -f1-2) $(state_votes)" "answered 1 Unknown 2/4" \
-	"[soak] votes still counted right: node2's counts, the bad peers' do not"
+# (the good peer answers within peer_timeout 80ms in most rounds, not every one on a loaded machine)
+soak_votes() { echo "$(vote_of node2 | cut -d' ' -f1-2) $(state_votes)"; }
+is_eventually 15 "answered 1 Unknown 2/4" \
+	"[soak] votes still counted right: node2's counts, the bad peers' do not" soak_votes
 
 primgr_stop 1
 diag "limits.sh ran $(($(now_ms) - T0)) ms after the cluster was up"

@@ -10,15 +10,18 @@
 #   primgr_require             # the daemon must be built (a failure otherwise)
 #   cluster_init 3             # node1 primary, node2/node3 standbys
 #   primgr_start_all
-#   wait_for 10 http_is 1 /state 200 && ok "node1 is Primary after ${WAIT_MS} ms"
+#   is_eventually 30 200 "node1 is Primary (after {ms} ms)" http_code 1 /state
 #   failover_to 2
 #   tap_done                   # prints the plan; the cleanup runs from the EXIT trap
 #
 # Index (details above each function):
 #   TAP        ok not_ok skip diag check is tap_done bail_out skip_all
 #   waiting    now_ms wait_for TIMEOUT_S CMD...  (sets WAIT_MS)
+#              eventually TIMEOUT_S DESC CMD...  is_eventually TIMEOUT_S EXPECTED DESC CMD...
+#              never_for SECONDS DESC CMD...
 #   cluster    cluster_init N [--witness] [--location2 K] [--pgss] [--pg-conf LINE]
 #              node_add [--witness] [--location LOC]  witness_resync I  cluster_show [I]
+#              pg_single_init (one PostgreSQL as node1, no repmgr)
 #              data_nodes all_nodes cluster_pids cluster_cleanup
 #   nodes      node_start I  node_stop I [fast|immediate]  node_pid I  node_running I
 #              node_psql I SQL  node_psql_db I DB SQL  node_in_recovery I  node_timeline I
@@ -27,6 +30,7 @@
 #              primgr_restart I [...]  primgr_kill I SIG  primgr_pid I  primgr_running I
 #   clients    http_get I PATH ("CODE BODY")  http_code  http_body  http_is I PATH CODE
 #              http_json I PATH JQ  http_time_ms I PATH  agent_get I [primary|replica]
+#              http_latency SECONDS I...  answers_fast "P95 MAX"
 #              watch_start NAME I [PATH]  watch_stop NAME  watch_codes NAME [FROM_MS]
 #              watch_first NAME CODE [FROM_MS]
 #   haproxy    haproxy_start  haproxy_stop  haproxy_servers BACKEND  haproxy_up BACKEND
@@ -161,10 +165,26 @@ now_ms() {
 
 # wait_for TIMEOUT_S CMD...: runs CMD every 100 ms until it succeeds (0) or TIMEOUT_S
 # seconds (may be fractional, e.g. 2.5) pass (1). WAIT_MS is set to the time it took.
+# TIMEOUT_S is multiplied by CT_TIMEOUT_SCALE: PRIMGR_TEST_TIMEOUT_SCALE, else 3 under
+# PRIMGR_TEST_STRESS=1 (a CPU hog on every core), else 1. The deadlines are written for a
+# loaded 2-core machine (3-5 times the idle time); the scale is for busier ones still. It
+# stretches only waits for what must become true, never a window watched for what must not
+# happen (never_for), and the latency bounds the tests judge through `within`.
+if [ -n "${PRIMGR_TEST_TIMEOUT_SCALE:-}" ]; then
+	CT_TIMEOUT_SCALE=$PRIMGR_TEST_TIMEOUT_SCALE
+elif [ "${PRIMGR_TEST_STRESS:-0}" = 1 ]; then
+	CT_TIMEOUT_SCALE=3
+else
+	CT_TIMEOUT_SCALE=1
+fi
+# within MS: a latency bound the test judges (how fast primgr reacts or answers), in ms, times
+# CT_TIMEOUT_SCALE: unchanged in a normal run; under a CPU hog the daemon's timers and the
+# test's own clients are scheduled late by the hog, not by primgr.
+within() { awk -v m="$1" -v k="$CT_TIMEOUT_SCALE" 'BEGIN { printf "%d", m * k }'; }
 WAIT_MS=0
 wait_for() {
 	local limit start now
-	limit=$(awk -v t="$1" 'BEGIN { printf "%d", t * 1000 }')
+	limit=$(awk -v t="$1" -v k="$CT_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * k * 1000 }')
 	shift
 	start=$(now_ms)
 	while :; do
@@ -179,6 +199,71 @@ wait_for() {
 		fi
 		sleep 0.1
 	done
+}
+
+# Assertions about what happens on a timer (a verdict, a log line, a haproxy state,
+# replication, a metric). Each waits for its condition with a deadline, is one TAP line,
+# and on failure prints what it saw last. "{ms}" in DESC becomes the time the wait took.
+#
+# eventually TIMEOUT_S DESC CMD...: ok as soon as CMD succeeds; not ok when it has not within
+#   TIMEOUT_S, with the output (stdout and stderr) of CMD's last try.
+# is_eventually TIMEOUT_S EXPECTED DESC CMD...: ok as soon as CMD prints EXPECTED; not ok
+#   after TIMEOUT_S, with the last value CMD printed.
+# never_for SECONDS DESC CMD...: CMD is what must NOT happen (a split brain, a 200 from a
+#   fenced node). It is run every 100 ms for the whole window of SECONDS (not scaled); ok
+#   when it never succeeded, else not ok as soon as it does, with when and its output.
+# WAIT_LAST holds the last output seen.
+WAIT_LAST=
+ct_desc() { local d=$1; echo "${d//\{ms\}/$WAIT_MS}"; }
+ct_try() { WAIT_LAST=$("$@" 2>&1); }
+ct_value_is() {
+	local want=$1
+	shift
+	WAIT_LAST=$("$@" 2>/dev/null)
+	[ "$WAIT_LAST" = "$want" ]
+}
+eventually() {
+	local t=$1 desc=$2
+	shift 2
+	WAIT_LAST=
+	if wait_for "$t" ct_try "$@"; then
+		ok "$(ct_desc "$desc")"
+		return 0
+	fi
+	not_ok "$(ct_desc "$desc")"
+	diag "  not true within ${WAIT_MS} ms: $*" "  its last output: '$WAIT_LAST'"
+	return 1
+}
+is_eventually() {
+	local t=$1 want=$2 desc=$3
+	shift 3
+	WAIT_LAST=
+	if wait_for "$t" ct_value_is "$want" "$@"; then
+		ok "$(ct_desc "$desc")"
+		return 0
+	fi
+	not_ok "$(ct_desc "$desc")"
+	diag "  got: '$WAIT_LAST' (the last value within ${WAIT_MS} ms of: $*)" "  expected: '$want'"
+	return 1
+}
+never_for() {
+	local secs=$1 desc=$2 start end now
+	shift 2
+	WAIT_LAST=
+	start=$(now_ms)
+	end=$(awk -v s="$start" -v t="$secs" 'BEGIN { printf "%d", s + t * 1000 }')
+	while :; do
+		if ct_try "$@"; then
+			now=$(now_ms)
+			not_ok "$desc"
+			diag "  it happened $((now - start)) ms into the ${secs} s window: $*" \
+				"  its output: '$WAIT_LAST'"
+			return 1
+		fi
+		[ "$(now_ms)" -ge "$end" ] && break
+		sleep 0.1
+	done
+	ok "$desc"
 }
 
 # as_pg CMD...: runs CMD as postgres (when root) from the temp dir, which postgres can read.
@@ -439,6 +524,16 @@ cluster_init() {
 	diag "cluster of $CT_N node(s) up in ${CT_INIT_MS} ms (dir $CT_DIR)"
 }
 
+# pg_single_init: one PostgreSQL 15 as node1, without repmgr (no repmgr database, no
+# standby): the database alone, for tests of primgr's database layer (tests/integration/pg.sh).
+# Same layout, user and cleanup as cluster_init's nodes.
+pg_single_init() {
+	cluster_tmp || return 1
+	ct_node_define 1 node1 primary dc1 || return 1
+	ct_initdb 1 && node_start 1 || return 1
+	CT_PRIMARY=1
+}
+
 # cluster_tmp: the temp dir and the cleanup trap (cluster_init calls it).
 cluster_tmp() {
 	[ -n "$CT_DIR" ] && return 0
@@ -695,7 +790,7 @@ primgr_running() {
 # 127.0.0.1 peers, so they are unset.
 SPAWNED_PID=
 ct_spawn() {
-	local pidf="$CT_DIR/.$1.pid" log=$2 n
+	local pidf="$CT_DIR/.$1.pid" log=$2
 	shift 2
 	SPAWNED_PID=
 	rm -f "$pidf"
@@ -709,15 +804,9 @@ ct_spawn() {
 	# runuser stops itself when its child is stopped (SIGSTOP in a test) and stays stopped:
 	# the cleanup resumes these wrappers so they reap their child and exit
 	CT_WRAPPERS+=("$!")
-	for ((n = 0; n < 50; n++)); do
-		if [ -s "$pidf" ]; then
-			SPAWNED_PID=$(cat "$pidf")
-			ct_track "$SPAWNED_PID"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
+	wait_for 15 test -s "$pidf" || return 1
+	SPAWNED_PID=$(cat "$pidf")
+	ct_track "$SPAWNED_PID"
 }
 
 # primgr_start I [SECTION.KEY=VALUE]...: writes the INI and starts `primgr -f -c INI` as
@@ -737,7 +826,7 @@ primgr_start() {
 	pid=$SPAWNED_PID
 	NODE_PRIMGR_PID[i]=$pid
 	ct_track "$pid"
-	if ! wait_for 10 primgr_answers "$i"; then
+	if ! wait_for 20 primgr_answers "$i"; then
 		diag "primgr on node$i does not answer /health (log follows)"
 		tail -n 15 "$d/primgr.log" | sed 's/^/#   /'
 		return 1
@@ -808,6 +897,33 @@ http_time_ms() {
 	curl -s --noproxy '*' -o /dev/null --connect-timeout 1 -m "$HTTP_TIMEOUT" \
 		-w '%{time_total}' "http://127.0.0.1:${NODE_HTTP[$1]}$2" 2>/dev/null |
 		awk '{ printf "%d", $1 * 1000 }'
+}
+
+# http_latency SECONDS I...: the /state, /primary and /health answer times (ms, curl's time_total)
+# of the nodes over SECONDS, as "P95 MAX".
+# answers_fast "P95 MAX": answers that wait for nothing: most under 50 ms and none near a wait
+# on an unanswering peer or database (peer_timeout 500 ms, db_timeout 1 s): p95 < 50 ms and
+# max < 250 ms (both `within`). One slow curl on a loaded machine is the scheduler; a blocked
+# loop is both.
+http_latency() {
+	local secs=$1 end i ms p all=''
+	shift
+	end=$(($(now_ms) + secs * 1000))
+	while [ "$(now_ms)" -lt "$end" ]; do
+		for i in "$@"; do
+			for p in /state /primary /health; do
+				ms=$(http_time_ms "$i" "$p")
+				all+="${ms:-9999}"$'\n'
+			done
+		done
+		sleep 0.05
+	done
+	printf '%s' "$all" | sort -n |
+		awk '{ v[NR] = $1 } END { k = int(NR * 0.95); if (k < 1) k = 1; print v[k] + 0, v[NR] + 0 }'
+}
+answers_fast() {
+	awk -v p="${1% *}" -v m="${1#* }" -v a="$(within 50)" -v b="$(within 250)" \
+		'BEGIN { exit !(p < a && m < b) }'
 }
 
 # agent_get I [primary|replica]: the agent-check line (without the newline).

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/lib/pkg.sh: helpers of tests/integration/packaging.sh and autostart.sh (source it
+# tests/lib/pkg.sh: helpers of tests/build/packaging.sh and tests/integration/autostart.sh (source it
 # after tests/lib/cluster.sh, which brings the TAP functions and ct_free_port).
 #
 #   pkg_tmp                      a temp dir in PKG_TMP, removed on exit (KEEP_TMP=1 keeps it)
@@ -50,17 +50,12 @@ pkg_fake_peer() {
 	) &
 	PKG_PIDS+=($!)
 	# listening before the caller asks
-	local n
-	for ((n = 0; n < 50; n++)); do
-		if command -v ss >/dev/null 2>&1; then
-			[ -n "$(ss -Htln "( sport = :$port )" 2>/dev/null)" ] && return 0
-		else
-			sleep 0.2
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
+	if command -v ss >/dev/null 2>&1; then
+		# shellcheck disable=SC2016 # expanded by eval
+		wait_for 10 eval '[ -n "$(ss -Htln "( sport = :$port )" 2>/dev/null)" ]'
+	else
+		sleep 0.2
+	fi
 }
 
 pkg_fake_peers_stop() {

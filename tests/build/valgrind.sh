@@ -44,8 +44,7 @@ vg_start() {
 
 primgr_start 2 || bail_out "primgr on node2"
 vg_start || bail_out "primgr under valgrind on node1 (log: $(tail -n 3 "$d1/primgr.log"))"
-wait_for 60 http_is 1 /state 200
-check "node1 under valgrind is Primary (200) after ${WAIT_MS} ms" http_is 1 /state 200
+is_eventually 120 200 "node1 under valgrind is Primary (200) after {ms} ms" http_code 1 /state
 
 url=http://127.0.0.1:${NODE_HTTP[1]}
 codes=
@@ -79,37 +78,30 @@ curl -s --noproxy '*' -m 0.05 "$url/realPrimary" >/dev/null 2>&1
 is "$(agent_get 1 primary) / $(agent_get 1 replica)" "up / down #primary" "agent: both roles"
 ctl() { as_pg "$CT_DIR/bin/primgr" ctl "$1" -c "$d1/primgr.ini" >>"$CT_DIR/commands.log" 2>&1; }
 ctl drain
-wait_for 20 eval '[ "$(agent_get 1)" = drain ]'
-check "primgr ctl drain -> agent drain (${WAIT_MS} ms)" test "$(agent_get 1)" = drain
+is_eventually 60 drain "primgr ctl drain -> agent drain ({ms} ms)" agent_get 1
 ctl ready
-wait_for 20 eval '[ "$(agent_get 1)" = "up ready" ]'
-check "primgr ctl ready -> agent up ready" test "$(agent_get 1)" = "up ready"
+is_eventually 60 "up ready" "primgr ctl ready -> agent up ready" agent_get 1
 primgr_ini 1 consensus.peer_connect_timeout=1s log.level=info replica.max_lag=40s
 kill -HUP "$(primgr_pid 1)"
-wait_for 20 eval 'grep -q "max_lag" "$d1/primgr.log"'
-check "SIGHUP reload (logged the change)" grep -q max_lag "$d1/primgr.log"
+eventually 60 "SIGHUP reload (logged the change)" grep -q max_lag "$d1/primgr.log"
 wait "$slow" 2>/dev/null
 
 node_stop 1 fast || bail_out "stop node1's database"
-wait_for 30 http_is 1 /state 503
-check "database stopped: node1 Down (503) in ${WAIT_MS} ms" http_is 1 /state 503
+is_eventually 90 503 "database stopped: node1 Down (503) in {ms} ms" http_code 1 /state
 codes=
 for p in /state /primary /realPrimary /replica /cluster /metrics; do codes="$codes $(http_code 1 "$p")"; done
 diag "while Down:$codes"
 node_start 1 || bail_out "start node1's database"
-wait_for 30 http_is 1 /state 200
-check "database started: node1 Primary (200) again in ${WAIT_MS} ms" http_is 1 /state 200
+is_eventually 90 200 "database started: node1 Primary (200) again in {ms} ms" http_code 1 /state
 
 # Two nodes, quorum 2: with node1 down nobody is Primary; node1 asks node2 from the
 # topology cache.
 failover_to 2 || bail_out "failover to node2"
-wait_for 30 http_is 1 /state 503
-check "after the failover node1 (database down) is Down (503)" http_is 1 /state 503
+is_eventually 90 503 "after the failover node1 (database down) is Down (503)" http_code 1 /state
 is "$(http_code 1 /realPrimary) $(http_json 1 /realPrimary '.candidates | length')" "503 0" \
 	"... and its /realPrimary (from the topology cache) finds no agreed primary: 503"
 node_rejoin 1 2 || bail_out "rejoin node1"
-wait_for 30 http_is 1 /state 202
-check "rejoined: node1 Standby (202) in ${WAIT_MS} ms" http_is 1 /state 202
+is_eventually 90 202 "rejoined: node1 Standby (202) in {ms} ms" http_code 1 /state
 codes=
 for p in /state /primary /realPrimary /replica /cluster /metrics; do codes="$codes $(http_code 1 "$p")"; done
 diag "as Standby:$codes"

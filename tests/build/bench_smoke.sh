@@ -6,32 +6,10 @@
 # same table from the raw file and that nothing is left behind. The figures themselves are
 # not judged here (a shared CI machine is too noisy): bench/run.sh prints the targets.
 # About 90 s.
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-PRIMGR=${PRIMGR:-$top_builddir/src/primgr}
-PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh
+. "$(dirname "$0")/../lib/cluster.sh"
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-skip_all() {
-	if [ "${CI:-}" = true ]; then
-		echo "not ok 1 - $* (CI=true: a missing prerequisite is a failure)"
-		echo "1..1"
-		exit 1
-	fi
-	echo "ok 1 # SKIP $*"
-	echo "1..1"
-	exit 0
-}
-
-[ -x "$PRIMGR" ] || { echo "not ok 1 - $PRIMGR is not built"; echo "1..1"; exit 1; }
+primgr_require
 for p in wrk nginx taskset; do
 	command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] ||
 		skip_all "no $p (scripts/install-deps.sh, BENCH: wrk nginx-light)"
@@ -57,7 +35,7 @@ if [ "$rc" -eq 0 ]; then
 	ok "bench/run.sh --quick --seconds 1 ends with status 0 (${secs} s)"
 else
 	not_ok "bench/run.sh --quick --seconds 1 ends with status 0 (got $rc)"
-	tail -n 20 "$out/stderr" | sed 's/^/# /'
+	diag "$(tail -n 20 "$out/stderr")"
 fi
 
 md=$out/results/latest.md
@@ -96,7 +74,7 @@ if [ "$rows" = "$expected" ]; then
 	ok "the table has all 24 rows in order"
 else
 	not_ok "the table has all 24 rows in order"
-	diff <(echo "$expected") <(echo "$rows") | sed 's/^/# /'
+	diag "$(diff <(echo "$expected") <(echo "$rows"))"
 fi
 
 # Every row measured something: req/s, CPU µs/req (but the 1 check/s row, whose few
@@ -146,5 +124,4 @@ check "bench/run.sh removed its temp dirs${left:+ (left: $left)}" [ -z "$left" ]
 procs=$(pgrep -f "$out/tmp/" 2>/dev/null | tr '\n' ' ')
 check "no process of the run is left${procs:+ (pids $procs)}" [ -z "$procs" ]
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -216,7 +216,9 @@ if need nc curl jq; then
 		exec sleep 30
 	) &
 	holder=$!
-	sleep 0.3
+	# until the holder has the lock (flock -n fails), not a fixed moment
+	# shellcheck disable=SC2016 # expanded by eval
+	wait_for 15 eval '! flock -n "$A/lock" true' || diag "the lock holder did not take $A/lock"
 	rc=0; bash "$AUTOSTART" -c "$A/primgr.ini" --lock-file "$A/lock" --repmgr /bin/true >/dev/null 2>&1 || rc=$?
 	is "$rc" 75 "another run holds the lock: exit 75"
 	kill "$holder" 2>/dev/null

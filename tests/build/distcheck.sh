@@ -10,7 +10,9 @@ if [ ! -f "$builddir/Makefile" ]; then
 	echo "not ok 1 - make distcheck (no Makefile in $builddir)"
 	exit 1
 fi
-if make -C "$builddir" distcheck PRIMGR_TESTS=unit >"$log" 2>&1; then
+# the unit tests of the tarball all run, whatever filter chose this test
+if env -u PRIMGR_TEST_FILTER -u PRIMGR_TEST_EXCLUDE make -C "$builddir" distcheck PRIMGR_TESTS=unit \
+	>"$log" 2>&1; then
 	echo "ok 1 - make distcheck"
 	grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 | sed 's/^/# distcheck unit tests: /'
 else
