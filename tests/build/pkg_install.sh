@@ -105,6 +105,15 @@ HAPROXY_WIRED="/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg -f /etc/haproxy
 # ---- the packages (PRIMGR_PKG_DEBS=DIR and PRIMGR_PKG_RPMS=DIR take ones built before, as
 # make deb and make rpm leave them in debbuild/ and rpmbuild/RPMS/)
 DEBDIR=${PRIMGR_PKG_DEBS:-} RPMDIR=${PRIMGR_PKG_RPMS:-}
+# tests/build/packaging.sh, which runs just before, leaves its packages there: used unless a
+# source file changed since
+handoff=$(cd "$top_builddir" && pwd)/tests/logs/pkgs
+if [ -z "$DEBDIR$RPMDIR" ] && [ -f "$handoff/stamp" ] &&
+	[ -z "$(find "$SRC/src" "$SRC/scripts" "$SRC/debian" "$SRC/etc" "$SRC/haproxy" "$SRC/man" \
+		"$SRC/configure.ac" "$SRC/Makefile.am" -newer "$handoff/stamp" -print -quit 2>/dev/null)" ]; then
+	DEBDIR=$handoff/deb RPMDIR=$handoff/rpm
+	diag "the packages tests/build/packaging.sh built: $DEBDIR, $RPMDIR"
+fi
 if [ -z "$DEBDIR" ]; then
 	out=$(DEB_BUILD_OPTIONS=nocheck pkg_make deb DEBBUILD_DIR="$T/debbuild" 2>&1)
 	is "$?" 0 "make deb" || { diag "$(echo "$out" | tail -n 30)"; bail_out "no .debs"; }
