@@ -211,9 +211,9 @@ judge() {
 					if (sc[p, j] == "200") { last200 = st[p, j]; break }
 				kind = last200 ? "lag" : "split-brain"
 				if (last200) lag++; else sbw++
-				line[++nl] = sprintf("%s row %d on port %d at %d (%s): primgr said %s at %d%s", kind,
+				line[++nl] = sprintf("%s row %d on port %d at %.0f (%s): primgr said %s at %.0f%s", kind,
 					rn[r], p, t, rs[r] == "T" ? "its table" : "acked, not in a table",
-					verdict, k ? st[p, k] : 0, last200 ? sprintf(", Primary at %d", last200) : "")
+					verdict, k ? st[p, k] : 0, last200 ? sprintf(", Primary at %.0f", last200) : "")
 			}
 			for (r = 1; r <= nr; r++) if (rs[r] == "W") lost++
 			# two nodes called Primary at once (answered samples; informational)
