@@ -65,14 +65,14 @@ SEED=
 GRACE_MS=1000
 WITNESS=0
 FAULT_LIST=
-ARGS=("$@")
+ARGS=() # the arguments without --seed
 while [ $# -gt 0 ]; do
 	case "$1" in
-	-n) CYCLES=${2:-}; shift ;;
+	-n) CYCLES=${2:-}; ARGS+=("$1" "$CYCLES"); shift ;;
 	--seed) SEED=${2:-}; shift ;;
-	--grace) GRACE_MS=${2:-}; shift ;;
-	--witness) WITNESS=1 ;;
-	--faults) FAULT_LIST=${2:-}; shift ;;
+	--grace) GRACE_MS=${2:-}; ARGS+=("$1" "$GRACE_MS"); shift ;;
+	--witness) WITNESS=1; ARGS+=("$1") ;;
+	--faults) FAULT_LIST=${2:-}; ARGS+=("$1" "$FAULT_LIST"); shift ;;
 	*) usage ;;
 	esac
 	shift
