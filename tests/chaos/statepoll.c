@@ -1,13 +1,18 @@
 /* statepoll: asks several primgr HTTP ports for /state every INTERVAL ms, all at once, and
  * prints one line per port and tick on stdout, for tests/chaos/run.sh's verdict timeline:
  *
- *     <wall ms at the tick> http://127.0.0.1:<port>/state <status code, 000 if none>
+ *     <wall ms at the tick> http://<host>:<port>/state <status code, 000 if none>
  *
- * A port that refuses, resets, or has not sent its status line TIMEOUT ms after the tick
- * (a killed or SIGSTOPped primgr) gets 000. One process instead of a curl per tick, so the
- * ticks stay ~INTERVAL apart on a loaded machine. Runs until SIGTERM/SIGINT.
+ * A port is PORT (on 127.0.0.1) or IPV4:PORT. A port that refuses, resets, or has not sent
+ * its status line TIMEOUT ms after the tick (a killed or SIGSTOPped primgr) gets 000. One
+ * process instead of a curl per tick, so the ticks stay ~INTERVAL apart on a loaded machine.
+ * Runs until SIGTERM/SIGINT.
  *
- * Usage: statepoll [-i INTERVAL_MS] [-t TIMEOUT_MS] PORT...
+ * With -a it reads the whole reply and adds a fifth column: the wall ms at which the verdict
+ * it answered was made (the time of the reply minus the body's "age_ms"), or - when the reply
+ * had none (tests/partition/run.sh: when primgr changed its mind, not when a poll saw it).
+ *
+ * Usage: statepoll [-a] [-i INTERVAL_MS] [-t TIMEOUT_MS] [IPV4:]PORT...
  * Build: cc -O2 -o statepoll statepoll.c */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -43,9 +48,14 @@ static long long clock_ms(clockid_t id)
 
 struct probe {
 	int port, fd, code;
+	struct in_addr addr;
+	char host[INET_ADDRSTRLEN];
 	size_t sent, got;
-	char buf[64];
+	long long made; /* -a: wall ms the answered verdict was made, -1 when unknown */
+	char buf[4096];
 };
+
+static int want_age;
 
 static const char request[] = "GET /state HTTP/1.0\r\nHost: primgr\r\n\r\n";
 
@@ -54,8 +64,9 @@ static void probe_start(struct probe *p)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)p->port) };
 
 	p->code = 0;
+	p->made = -1;
 	p->sent = p->got = 0;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_addr = p->addr;
 	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0)
 		return;
@@ -96,12 +107,18 @@ static void probe_step(struct probe *p, short revents)
 	if (n > 0)
 		p->got += (size_t)n;
 	p->buf[p->got] = '\0';
-	if (p->got >= 12 && strncmp(p->buf, "HTTP/1.", 7) == 0) {
+	if (p->got >= 12 && strncmp(p->buf, "HTTP/1.", 7) == 0 && !p->code) {
 		int code = atoi(p->buf + 9);
 
 		p->code = code >= 100 && code <= 999 ? code : 0;
-		probe_end(p);
-	} else if (n <= 0 || p->got == sizeof(p->buf) - 1) {
+		if (!want_age)
+			probe_end(p);
+	}
+	if (p->fd >= 0 && (n <= 0 || p->got == sizeof(p->buf) - 1)) {
+		const char *age = strstr(p->buf, "\"age_ms\":");
+
+		if (want_age && p->code && age && age[9] >= '0' && age[9] <= '9')
+			p->made = clock_ms(CLOCK_REALTIME) - atoll(age + 9);
 		probe_end(p);
 	}
 }
@@ -113,21 +130,35 @@ int main(int argc, char **argv)
 	long interval = 100, timeout = 250;
 	int np = 0, c;
 
-	while ((c = getopt(argc, argv, "i:t:")) != -1) {
+	while ((c = getopt(argc, argv, "ai:t:")) != -1) {
 		switch (c) {
+		case 'a': want_age = 1; break;
 		case 'i': interval = strtol(optarg, NULL, 10); break;
 		case 't': timeout = strtol(optarg, NULL, 10); break;
 		default: return 64;
 		}
 	}
 	for (int i = optind; i < argc && np < MAX_PORTS; i++) {
-		probes[np].port = atoi(argv[i]);
-		if (probes[np].port <= 0 || probes[np].port > 65535)
+		struct probe *p = &probes[np];
+		const char *colon = strrchr(argv[i], ':');
+
+		snprintf(p->host, sizeof(p->host), "127.0.0.1");
+		if (colon) {
+			if ((size_t)(colon - argv[i]) >= sizeof(p->host))
+				return 64;
+			memcpy(p->host, argv[i], (size_t)(colon - argv[i]));
+			p->host[colon - argv[i]] = '\0';
+		}
+		if (inet_pton(AF_INET, p->host, &p->addr) != 1)
 			return 64;
-		probes[np++].fd = -1;
+		p->port = atoi(colon ? colon + 1 : argv[i]);
+		if (p->port <= 0 || p->port > 65535)
+			return 64;
+		p->fd = -1;
+		np++;
 	}
 	if (np == 0 || interval < 10 || timeout < 1 || timeout > interval * 10) {
-		fprintf(stderr, "usage: statepoll [-i INTERVAL_MS] [-t TIMEOUT_MS] PORT...\n");
+		fprintf(stderr, "usage: statepoll [-a] [-i INTERVAL_MS] [-t TIMEOUT_MS] [IPV4:]PORT...\n");
 		return 64;
 	}
 	signal(SIGTERM, stop_cb);
@@ -160,8 +191,12 @@ int main(int argc, char **argv)
 		}
 		for (int i = 0; i < np; i++) {
 			probe_end(&probes[i]);
-			printf("%lld http://127.0.0.1:%d/state %03d\n", wall, probes[i].port,
+			printf("%lld http://%s:%d/state %03d", wall, probes[i].host, probes[i].port,
 			       probes[i].code);
+			if (want_age && probes[i].made >= 0)
+				printf(" %lld\n", probes[i].made);
+			else
+				printf(want_age ? " -\n" : "\n");
 		}
 		/* the next tick on the schedule; after a long stall, from now */
 		now = clock_ms(CLOCK_MONOTONIC);

@@ -23,7 +23,7 @@
 #              node_add [--witness] [--location LOC]  witness_resync I  cluster_show [I]
 #              pg_single_init (one PostgreSQL as node1, no repmgr)
 #              data_nodes all_nodes cluster_pids cluster_cleanup
-#   nodes      node_start I  node_stop I [fast|immediate]  node_pid I  node_running I
+#   nodes      node_start I  node_stop I [fast|immediate]  node_pid I  node_running I  node_host I
 #              node_psql I SQL  node_psql_db I DB SQL  node_in_recovery I  node_timeline I
 #              node_freeze I  node_thaw I  failover_to J  start_as_primary I  node_rejoin I J
 #   primgr     primgr_start I [SECTION.KEY=VALUE]...  primgr_start_all  primgr_stop I
@@ -66,6 +66,10 @@ CT_N=0
 CT_PRIMARY=            # index of the node the harness last made primary
 CT_PG_CONF=()          # extra postgresql.conf lines given to cluster_init
 declare -a NODE_NAME NODE_TYPE NODE_LOC NODE_PORT NODE_HTTP NODE_AGENT NODE_RAGENT NODE_PRIMGR_PID
+# NODE_HOST[i]: node i's address (unset: 127.0.0.1); CT_HBA_NET: the clients' network in
+# pg_hba.conf. tests/lib/netns.sh sets both (each node in a network namespace of its own).
+declare -a NODE_HOST
+CT_HBA_NET=${CT_HBA_NET:-127.0.0.1/32}
 CT_PIDS=()             # every postmaster/primgr pid we started or saw, for the cleanup
 CT_BG_PIDS=()          # our own background helpers (watchers, load generators)
 CT_FROZEN=()           # pids we sent SIGSTOP, resumed before the cleanup kills them
@@ -266,12 +270,18 @@ never_for() {
 	ok "$desc"
 }
 
+# ct_prefix CMD...: sets CT_PREFIX, the words put before CMD when as_pg or ct_spawn runs it
+# (none here; tests/lib/netns.sh runs a node's commands in that node's network namespace).
+CT_PREFIX=()
+ct_prefix() { CT_PREFIX=(); }
+
 # as_pg CMD...: runs CMD as postgres (when root) from the temp dir, which postgres can read.
 as_pg() {
+	ct_prefix "$@"
 	if $CT_IS_ROOT; then
-		(cd "${CT_DIR:-/}" && runuser -u postgres -- "$@")
+		(cd "${CT_DIR:-/}" && "${CT_PREFIX[@]}" runuser -u postgres -- "$@")
 	else
-		(cd "${CT_DIR:-/}" && "$@")
+		(cd "${CT_DIR:-/}" && "${CT_PREFIX[@]}" "$@")
 	fi
 }
 
@@ -389,8 +399,10 @@ ct_children() {
 node_dir() { echo "$CT_DIR/node$1"; }
 node_data() { echo "$CT_DIR/node$1/data"; }
 node_conf() { echo "$CT_DIR/node$1/repmgr.conf"; }
+# node_host I: the address node I listens on.
+node_host() { echo "${NODE_HOST[$1]:-127.0.0.1}"; }
 node_conninfo() {
-	echo "host=127.0.0.1 port=${NODE_PORT[$1]} user=repmgr dbname=repmgr connect_timeout=2"
+	echo "host=$(node_host "$1") port=${NODE_PORT[$1]} user=repmgr dbname=repmgr connect_timeout=2"
 }
 # The data nodes (not the witness), in order.
 data_nodes() {
@@ -418,6 +430,7 @@ ct_node_define() {
 	cat >"$d/node.conf" <<-EOF
 		# per-node settings, outside PGDATA (REPMGR-NOTES pitfall 3)
 		port = ${NODE_PORT[$i]}
+		listen_addresses = '$(node_host "$i")'
 		unix_socket_directories = '$d'
 		cluster_name = '${NODE_NAME[$i]}'
 	EOF
@@ -464,8 +477,8 @@ ct_initdb() {
 		# replication needs its own lines: "all" does not match it (pitfall 5)
 		local   all          all                 trust
 		local   replication  all                 trust
-		host    all          all  127.0.0.1/32   trust
-		host    replication  all  127.0.0.1/32   trust
+		host    all          all  $CT_HBA_NET   trust
+		host    replication  all  $CT_HBA_NET   trust
 	EOF
 	ct_own "$d/data/pg_hba.conf"
 }
@@ -555,7 +568,7 @@ cluster_tmp() {
 # ct_standby_create I UPSTREAM: clone, start and register standby I from node UPSTREAM.
 ct_standby_create() {
 	local i=$1 up=$2
-	ct_run "node$i standby clone" "$REPMGR" -f "$(node_conf "$i")" -h 127.0.0.1 \
+	ct_run "node$i standby clone" "$REPMGR" -f "$(node_conf "$i")" -h "$(node_host "$up")" \
 		-p "${NODE_PORT[$up]}" -U repmgr -d repmgr --fast-checkpoint standby clone || return 1
 	node_start "$i" || return 1
 	ct_run "node$i standby register" "$REPMGR" -f "$(node_conf "$i")" standby register \
@@ -583,7 +596,7 @@ node_add() {
 	else
 		ct_initdb "$i" && node_start "$i" && ct_create_repmgr_db "$i" || return 1
 		ct_run "$name witness register" "$REPMGR" -f "$(node_conf "$i")" witness register \
-			-h 127.0.0.1 -p "${NODE_PORT[$CT_PRIMARY]}" -U repmgr -d repmgr || return 1
+			-h "$(node_host "$CT_PRIMARY")" -p "${NODE_PORT[$CT_PRIMARY]}" -U repmgr -d repmgr || return 1
 	fi
 	NODE_ADDED=$i
 }
@@ -591,7 +604,8 @@ node_add() {
 # witness_resync I: copies the primary's repmgr.nodes to witness I again (what repmgrd would do).
 witness_resync() {
 	ct_run "${NODE_NAME[$1]} witness register --force" "$REPMGR" -f "$(node_conf "$1")" \
-		witness register --force -h 127.0.0.1 -p "${NODE_PORT[$CT_PRIMARY]}" -U repmgr -d repmgr
+		witness register --force -h "$(node_host "$CT_PRIMARY")" -p "${NODE_PORT[$CT_PRIMARY]}" \
+		-U repmgr -d repmgr
 }
 
 # witness_sync_all: witness_resync on every witness, as repmgrd on a witness would do within
@@ -738,9 +752,10 @@ node_rejoin() {
 # primgr_ini I [SECTION.KEY=VALUE]...: writes node I's INI, the test defaults first; each
 # argument overrides (or adds) one key, e.g. consensus.scope=cluster.
 primgr_ini() {
-	local i=$1 d k
+	local i=$1 d k h
 	shift
 	d=$(node_dir "$i")
+	h=$(node_host "$i")
 	{
 		echo "node.repmgr_conf=$d/repmgr.conf"
 		echo "database.refresh_interval=$CT_REFRESH"
@@ -750,13 +765,13 @@ primgr_ini() {
 		echo "database.reconnect_max=1s"
 		echo "consensus.peer_timeout=$CT_PEER_TIMEOUT"
 		echo "consensus.peer_connect_timeout=250ms"
-		echo "http.listen=127.0.0.1:${NODE_HTTP[$i]}"
-		echo "agent.listen=127.0.0.1:${NODE_AGENT[$i]}/primary, 127.0.0.1:${NODE_RAGENT[$i]}/replica"
+		echo "http.listen=$h:${NODE_HTTP[$i]}"
+		echo "agent.listen=$h:${NODE_AGENT[$i]}/primary, $h:${NODE_RAGENT[$i]}/replica"
 		echo "files.admin_state=$d/admin-state"
 		echo "files.topology_cache=$d/topology.json"
 		echo "log.level=info"
 		for k in $(all_nodes); do
-			echo "peers.${NODE_NAME[$k]}=http://127.0.0.1:${NODE_HTTP[$k]}"
+			echo "peers.${NODE_NAME[$k]}=http://$(node_host "$k"):${NODE_HTTP[$k]}"
 		done
 		for k in "$@"; do echo "$k"; done
 	} | awk '
@@ -796,10 +811,15 @@ ct_spawn() {
 	rm -f "$pidf"
 	(
 		cd "$CT_DIR" || exit 1
+		ct_prefix "$@"
 		unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 		# shellcheck disable=SC2016 # expanded by that sh
 		set -- sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@"
-		if $CT_IS_ROOT; then exec runuser -u postgres -- "$@"; else exec "$@"; fi
+		if $CT_IS_ROOT; then
+			exec "${CT_PREFIX[@]}" runuser -u postgres -- "$@"
+		else
+			exec "${CT_PREFIX[@]}" "$@"
+		fi
 	) >>"$log" 2>&1 </dev/null &
 	# runuser stops itself when its child is stopped (SIGSTOP in a test) and stays stopped:
 	# the cleanup resumes these wrappers so they reap their child and exit
@@ -879,7 +899,7 @@ HTTP_TIMEOUT=${HTTP_TIMEOUT:-2}
 http_get() {
 	local out
 	out=$(curl -s --noproxy '*' --connect-timeout 1 -m "$HTTP_TIMEOUT" -w '\n%{http_code}' \
-		"http://127.0.0.1:${NODE_HTTP[$1]}$2" 2>/dev/null)
+		"http://$(node_host "$1"):${NODE_HTTP[$1]}$2" 2>/dev/null)
 	echo "${out##*$'\n'} $(echo "${out%$'\n'*}" | tr -d '\n')"
 }
 
@@ -895,7 +915,7 @@ http_json() { http_body "$1" "$2" | jq -r "$3" 2>/dev/null; }
 # http_time_ms I PATH: how long the whole request took, in ms (curl's time_total).
 http_time_ms() {
 	curl -s --noproxy '*' -o /dev/null --connect-timeout 1 -m "$HTTP_TIMEOUT" \
-		-w '%{time_total}' "http://127.0.0.1:${NODE_HTTP[$1]}$2" 2>/dev/null |
+		-w '%{time_total}' "http://$(node_host "$1"):${NODE_HTTP[$1]}$2" 2>/dev/null |
 		awk '{ printf "%d", $1 * 1000 }'
 }
 
@@ -931,7 +951,7 @@ agent_get() {
 	local port=${NODE_AGENT[$1]}
 	[ "${2:-primary}" = replica ] && port=${NODE_RAGENT[$1]}
 	# shellcheck disable=SC2016 # expanded by that bash
-	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && cat <&3' _ "$port" 2>/dev/null |
+	timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2" && cat <&3' _ "$(node_host "$1")" "$port" 2>/dev/null |
 		tr -d '\r\n'
 }
 
@@ -1022,7 +1042,7 @@ haproxy_start() {
 			    default-server check inter 500ms fastinter 250ms downinter 500ms rise 1 fall 1 agent-check agent-inter 250ms weight 100 on-marked-down shutdown-sessions
 		EOF
 		for i in $(data_nodes); do
-			echo "    server ${NODE_NAME[i]} 127.0.0.1:${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_AGENT[i]}"
+			echo "    server ${NODE_NAME[i]} $(node_host "$i"):${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_AGENT[i]}"
 		done
 		cat <<-EOF
 
@@ -1034,7 +1054,7 @@ haproxy_start() {
 			    default-server check inter 500ms fastinter 250ms downinter 500ms rise 1 fall 1 agent-check agent-inter 500ms weight 100 on-marked-down shutdown-sessions
 		EOF
 		for i in $(data_nodes); do
-			echo "    server ${NODE_NAME[i]} 127.0.0.1:${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_RAGENT[i]}"
+			echo "    server ${NODE_NAME[i]} $(node_host "$i"):${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_RAGENT[i]}"
 		done
 	} >"$cfg"
 	ct_own "$cfg"

@@ -48,8 +48,8 @@ ha_require() {
 ha_config() {
 	local out=$1 i servers_w='' servers_r=''
 	for i in $(data_nodes); do
-		servers_w+="	server ${NODE_NAME[i]} 127.0.0.1:${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_AGENT[i]}"$'\n'
-		servers_r+="	server ${NODE_NAME[i]} 127.0.0.1:${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_RAGENT[i]}"$'\n'
+		servers_w+="	server ${NODE_NAME[i]} $(node_host "$i"):${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_AGENT[i]}"$'\n'
+		servers_r+="	server ${NODE_NAME[i]} $(node_host "$i"):${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_RAGENT[i]}"$'\n'
 	done
 	awk -v sock="$HA_SOCK" -v stats="$HA_STATS" -v w="$HA_WRITE" -v r="$HA_READ" \
 		-v sw="$servers_w" -v sr="$servers_r" '
