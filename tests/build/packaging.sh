@@ -517,9 +517,12 @@ fi
 # tests/build/pkg_install.sh (next) installs these same packages instead of building them
 # again (minutes of the suite's wall time); the stamp says which sources they came from.
 handoff=$BUILD/tests/logs/pkgs
-rm -rf "$handoff" && mkdir -p "$handoff/deb" "$handoff/rpm" &&
-	cp "$T"/debbuild/*.deb "$handoff/deb/" 2>/dev/null &&
-	find "$T/rpmbuild/RPMS" -name '*.rpm' -exec cp {} "$handoff/rpm/" \; 2>/dev/null &&
-	touch "$handoff/stamp" || rm -rf "$handoff"
+rm -rf "$handoff"
+if mkdir -p "$handoff/deb" "$handoff/rpm" && cp "$T"/debbuild/*.deb "$handoff/deb/" 2>/dev/null &&
+	find "$T/rpmbuild/RPMS" -name '*.rpm' -exec cp {} "$handoff/rpm/" \; 2>/dev/null; then
+	touch "$handoff/stamp"
+else
+	rm -rf "$handoff"
+fi
 
 tap_done

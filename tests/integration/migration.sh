@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2119 # the harness functions take optional arguments, not the script's
 # Issue 19 part 1: a rolling migration from the Python service. A 3-node repmgr cluster starts
 # with a stand-in of the original (tests/lib/legacy_primgr.py: {"Primary": name} on /primary,
 # {"state": S} with 200/202/503/509 on /state) on every node, a writer through haproxy, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2119,SC2154 # harness functions take optional arguments, not the script's; KILLED_*/FAILED_* are set by name (eval)
 # Issue 15: restarting primgr on the primary costs nothing. A real haproxy from the shipped
 # haproxy/primgr.cfg in front of a 3-node cluster; a long session (pg_sleep) and a writer
 # (a new connection per 100 ms) through the write frontend while primgr on node1 restarts
