@@ -174,7 +174,15 @@ static void log_lag(const struct snapshot *prev, const struct snapshot *s)
 {
 	bool was = prev != &starting && lag_over(prev), now = lag_over(s);
 
-	if (!was && now && s->lag_known)
+	if (!was && now && s->lag_cause == LAG_CAUSE_NOT_STREAMING)
+		log_msg(LOG_NOTICE,
+			"WAL receiver not streaming (%s) for over max_lag: replica checks turn "
+			"down #not-streaming after lag_grace",
+			s->receiver_status[0] ? s->receiver_status : "not running");
+	else if (!was && now && s->lag_cause == LAG_CAUSE_NO_PRIMARY_LSN)
+		log_msg(LOG_NOTICE, "the primary's LSN not learned for over max_lag: replica "
+				    "checks turn down #lag after lag_grace");
+	else if (!was && now && s->lag_known)
 		log_msg(LOG_NOTICE,
 			"replay lag %.1fs is over max_lag: replica checks turn down #lag after "
 			"lag_grace",
@@ -271,6 +279,7 @@ void state_lag_update(struct lag_track *t, const struct lag_sample *in,
 	int64_t caught = t->caught_up_ms, max = cfg->max_lag_ms;
 	bool unhealthy = !in->streaming || !in->primary_known;
 	enum lag_cause cause = LAG_CAUSE_NONE;
+	int64_t since = now_ms;
 
 	memset(out, 0, sizeof(*out));
 	/* an LSN learned at an earlier refresh that replay has passed: caught up then */
@@ -305,15 +314,22 @@ void state_lag_update(struct lag_track *t, const struct lag_sample *in,
 		t->unhealthy_since_ms = 0;
 	else if (!t->unhealthy_since_ms)
 		t->unhealthy_since_ms = now_ms;
-	if (unhealthy && now_ms - t->unhealthy_since_ms > max)
+	/* Lagging since the moment the limit was crossed (not this refresh): lag_grace then
+	 * runs from there, so the refresh interval does not add to max_lag + lag_grace. */
+	if (unhealthy && now_ms - t->unhealthy_since_ms > max) {
 		cause = !in->streaming ? LAG_CAUSE_NOT_STREAMING : LAG_CAUSE_NO_PRIMARY_LSN;
-	else if (!out->known || out->ms > max ||
-		 (cfg->max_lag_bytes > 0 && out->bytes_known && out->bytes > cfg->max_lag_bytes))
+		since = t->unhealthy_since_ms + max + 1;
+	} else if (out->known && out->ms > max) {
 		cause = LAG_CAUSE_LAG;
+		since = caught + max + 1;
+	} else if (!out->known ||
+		   (cfg->max_lag_bytes > 0 && out->bytes_known && out->bytes > cfg->max_lag_bytes)) {
+		cause = LAG_CAUSE_LAG;
+	}
 	if (cause == LAG_CAUSE_NONE)
 		t->over_since_ms = 0;
 	else if (!t->over_since_ms)
-		t->over_since_ms = now_ms;
+		t->over_since_ms = since < now_ms ? since : now_ms;
 	out->over_since_ms = t->over_since_ms;
 	out->cause = cause;
 }
