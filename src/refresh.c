@@ -3,8 +3,9 @@
  * One cycle: pg_probe -> admin state file -> node list (this probe's rows, else the last
  * good list, else the topology cache read at start) -> naming and scope rules -> peers'
  * /primary (only when the database is up, not in recovery and its view names this node
- * the active primary: no vote can change any other verdict) -> consensus_decide ->
- * state_publish. Cycles never overlap: a tick that finds one still running is skipped.
+ * the active primary: no vote can change any other verdict; a standby instead asks the
+ * primary its view names for that primary's LSN, one request, for the lag model) ->
+ * consensus_decide -> state_publish. Cycles never overlap: a tick that finds one still running is skipped.
  * Every step is bounded (db_timeout per pg step, peer_timeout per transfer), so a cycle
  * always ends.
  *
@@ -232,9 +233,11 @@ static void cycle_lag(struct snapshot *s, int64_t now)
 	s->primary_lsn = out.primary_lsn;
 	s->lag_over_since_ms = out.over_since_ms;
 	s->lag_cause = out.cause;
+	/* a transition at notice, a changed detail (a timeout's milliseconds) at debug */
 	if (strcmp(cy->primary_error, R.primary_lsn_error) != 0) {
 		if (cy->primary_error[0])
-			log_msg(LOG_NOTICE, "primary's LSN not learned: %s", cy->primary_error);
+			log_msg(R.primary_lsn_error[0] ? LOG_DEBUG : LOG_NOTICE,
+			        "primary's LSN not learned: %s", cy->primary_error);
 		else if (cy->primary_known)
 			log_msg(LOG_NOTICE, "primary's LSN learned again");
 		util_copy_cut(R.primary_lsn_error, cy->primary_error, sizeof(R.primary_lsn_error));
@@ -456,7 +459,12 @@ static bool cycle_ask_primary_lsn(void)
 		              sizeof(cy->primary_error));
 		return false;
 	}
-	if (!p->url[0] || id == R.id.node_id) {
+	if (id == R.id.node_id) {
+		util_copy_cut(cy->primary_error, "repmgr.nodes names this standby the primary",
+		              sizeof(cy->primary_error));
+		return false;
+	}
+	if (!p->url[0]) {
 		snprintf(cy->primary_error, sizeof(cy->primary_error), "no URL for %s", p->name);
 		return false;
 	}
