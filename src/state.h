@@ -42,7 +42,7 @@ struct snapshot {
 	bool lag_known;
 	int64_t lag_ms;                    /* replay lag; 0 when caught up */
 	int64_t lag_bytes;
-	int64_t lag_over_since_ms;         /* monotonic, 0 when lag <= max_lag */
+	int64_t lag_over_since_ms;         /* monotonic: lagging since (lag model), 0 within limits */
 	/* the lag model (state_lag_update): a standby measured against its primary */
 	bool streaming;                    /* WAL receiver streaming */
 	char receiver_status[16];          /* pg_stat_wal_receiver.status, "" none */
