@@ -34,10 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(a.name[0] != '\0' && a.by_name[0] != '\0');
 		FUZZ_CHECK(a.id > 0 && a.by_id > 0);
 		FUZZ_CHECK(memmem(body, len, "Primary", 7) != NULL);
+		FUZZ_CHECK(a.has_lsn || a.lsn == 0);
 	} else if (kind == API_PRIMARY_LEGACY) {
 		FUZZ_CHECK(a.name[0] != '\0' && a.by_name[0] == '\0' && a.id == 0 && a.by_id == 0);
 		FUZZ_CHECK(a.error == NULL && memmem(body, len, "Primary", 7) != NULL);
 	} else {
+		FUZZ_CHECK(!a.has_lsn && a.lsn == 0);
 		FUZZ_CHECK(kind == API_PRIMARY_NONE || kind == API_PRIMARY_MALFORMED);
 		FUZZ_CHECK(a.name[0] == '\0' && a.by_name[0] == '\0' && a.id == 0 && a.by_id == 0);
 		FUZZ_CHECK(a.error != NULL);

@@ -25,7 +25,7 @@ static bool agent_health(const struct snapshot *s, enum role r, const struct con
 		*weight = state_replica_weight(s, cfg, now_ms);
 		if (*weight > 0)
 			return true;
-		*reason = "lag";
+		*reason = state_lag_reason(s);
 		return false;
 	case VERDICT_DOWN:
 		*reason = "db-down";

@@ -186,6 +186,13 @@ int api_primary(const struct api_view *x, struct buf *body)
 		jset(j, "Primary", json_null(), &ok);
 		jset(j, "reason", jstr(why), &ok);
 	}
+	/* a primary's WAL position: its standbys measure their lag against it */
+	if (j && !stale && s->made_ms && s->db_up && !s->in_recovery && s->lsn) {
+		char lsn[24];
+
+		api_format_lsn(s->lsn, lsn, sizeof(lsn));
+		jset(j, "lsn", json_string(lsn), &ok);
+	}
 	/* who answers: a vote counts only from the node its URL was meant to reach */
 	if (j) {
 		jset(j, "answered_by", jstr_or_null(s->self_name), &ok);
@@ -216,11 +223,10 @@ static const char *replica_check_fails(const struct api_view *x, char *why, size
 			 (long long)s->lag_ms, (long long)chk->max_lag_ms);
 		return why;
 	}
-	/* replication_state=streaming: the snapshot has no pg_stat_wal_receiver status yet;
-	 * the best signal it has is pg_last_wal_receive_lsn(), which is set once WAL came by
-	 * streaming since the server started (it stays set after the receiver stops). */
-	if (chk->streaming && s->receive_lsn == 0) {
-		snprintf(why, size, "not streaming: no WAL received by streaming since start");
+	/* replication_state=streaming: pg_stat_wal_receiver's status this refresh */
+	if (chk->streaming && !s->streaming) {
+		snprintf(why, size, "not streaming: WAL receiver %s",
+			 s->receiver_status[0] ? s->receiver_status : "not running");
 		return why;
 	}
 	return NULL;
@@ -247,8 +253,15 @@ int api_replica(const struct api_view *x, struct buf *body)
 				 (long long)s->lag_ms);
 		else if (up)
 			snprintf(why, sizeof(why), "standby, replay lag unknown");
+		else if (s->lag_cause == LAG_CAUSE_NOT_STREAMING)
+			snprintf(why, sizeof(why), "down #not-streaming: no streaming WAL receiver "
+				 "for over max_lag and lag_grace");
+		else if (s->lag_cause == LAG_CAUSE_NO_PRIMARY_LSN)
+			snprintf(why, sizeof(why), "down #lag: the primary's LSN not learned for "
+				 "over max_lag and lag_grace");
 		else
-			snprintf(why, sizeof(why), "replay lag over max_lag for lag_grace");
+			snprintf(why, sizeof(why), "down #lag: lag over max_lag%s for lag_grace",
+				 x->cfg->max_lag_bytes > 0 ? " or max_lag_bytes" : "");
 	} else if (x->v == VERDICT_PRIMARY) {
 		up = include_primary;
 		weight = up ? 100 : 0;
@@ -265,6 +278,7 @@ int api_replica(const struct api_view *x, struct buf *body)
 		jset(j, "weight", json_integer(weight), &ok);
 		jset(j, "lag_ms", s->lag_known ? json_integer(s->lag_ms) : json_null(), &ok);
 		jset(j, "lag_bytes", s->lag_known ? json_integer(s->lag_bytes) : json_null(), &ok);
+		jset(j, "streaming", s->in_recovery ? json_boolean(s->streaming) : json_null(), &ok);
 		jset(j, "reason", jstr(reason), &ok);
 	}
 	if (!json_emit(j, ok, body))
@@ -361,6 +375,25 @@ int api_cluster(const struct api_view *x, struct buf *body)
 	jset(lag, "known", json_boolean(s->lag_known), &ok);
 	jset(lag, "ms", s->lag_known ? json_integer(s->lag_ms) : json_null(), &ok);
 	jset(lag, "bytes", s->lag_known ? json_integer(s->lag_bytes) : json_null(), &ok);
+	jset(lag, "bytes_vs_primary", json_boolean(s->lag_bytes_known), &ok);
+	jset(lag, "streaming", s->in_recovery ? json_boolean(s->streaming) : json_null(), &ok);
+	jset(lag, "receiver_status",
+	     s->in_recovery ? jstr_or_null(s->receiver_status) : json_null(), &ok);
+	if (s->primary_lsn) {
+		char lsn[24];
+
+		api_format_lsn(s->primary_lsn, lsn, sizeof(lsn));
+		jset(lag, "primary_lsn", json_string(lsn), &ok);
+	} else {
+		jset(lag, "primary_lsn", json_null(), &ok);
+	}
+	jset(lag, "cause",
+	     s->lag_over_since_ms && s->in_recovery
+		     ? json_string(s->lag_cause == LAG_CAUSE_NOT_STREAMING ? "not-streaming"
+				   : s->lag_cause == LAG_CAUSE_NO_PRIMARY_LSN ? "no-primary-lsn"
+									       : "lag")
+		     : json_null(),
+	     &ok);
 	jset(lag, "weight",
 	     s->in_recovery ? json_integer(state_replica_weight(s, x->cfg, x->now_ms))
 			    : json_null(),
@@ -474,6 +507,55 @@ static bool copy_id(const json_t *v, int *out)
 	return true;
 }
 
+void api_format_lsn(uint64_t lsn, char *buf, size_t size)
+{
+	snprintf(buf, size, "%X/%X", (unsigned)(lsn >> 32), (unsigned)(lsn & 0xffffffffu));
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool api_parse_lsn(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t part[2] = { 0, 0 };
+	size_t i = 0;
+
+	for (int k = 0; k < 2; k++) {
+		size_t digits = 0;
+
+		for (; i < len && hexval(s[i]) >= 0; i++, digits++) {
+			if (digits == 8)
+				return false;
+			part[k] = part[k] << 4 | (uint64_t)hexval(s[i]);
+		}
+		if (digits == 0 || (k == 0 && (i >= len || s[i++] != '/')))
+			return false;
+	}
+	if (i != len)
+		return false;
+	*out = part[0] << 32 | part[1];
+	return true;
+}
+
+/* The optional "lsn" of a vote. */
+static void parse_lsn_member(json_t *root, struct api_primary *out)
+{
+	json_t *v = json_object_get(root, "lsn");
+
+	out->has_lsn = json_is_string(v) &&
+		       api_parse_lsn(json_string_value(v), json_string_length(v), &out->lsn);
+	if (!out->has_lsn)
+		out->lsn = 0;
+}
+
 enum api_primary_kind api_parse_primary(const char *body, size_t len, struct api_primary *out)
 {
 	static const char *const no_name = "no valid \"Primary\" name";
@@ -510,6 +592,8 @@ enum api_primary_kind api_parse_primary(const char *body, size_t len, struct api
 	} else {
 		kind = API_PRIMARY_NAMES;
 	}
+	if (kind == API_PRIMARY_NAMES)
+		parse_lsn_member(root, out);
 	json_decref(root);
 	if (kind != API_PRIMARY_NAMES && kind != API_PRIMARY_LEGACY) {
 		out->name[0] = out->by_name[0] = '\0';

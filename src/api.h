@@ -85,6 +85,8 @@ struct api_primary {
 	int by_id;
 	char reason[96];                   /* API_PRIMARY_NONE: the peer's reason (may be "") */
 	const char *error;                 /* not API_PRIMARY_NAMES: why it is no vote */
+	bool has_lsn;                      /* API_PRIMARY_NAMES with a valid "lsn" */
+	uint64_t lsn;                      /* the answering primary's WAL position */
 };
 
 /* Parses a /primary reply. A vote {"Primary": "name", "node_id": N, "answered_by": "name",
@@ -94,8 +96,16 @@ struct api_primary {
  * API_PRIMARY_LEGACY (name set, no error); one with any of them is checked in full.
  * Anything but API_PRIMARY_NAMES and API_PRIMARY_LEGACY leaves the names and ids empty.
  * Every reply is one JSON object of at most PEERS_MAX_BODY bytes, without duplicate keys,
- * NULs or trailing bytes. */
+ * NULs or trailing bytes. A vote may carry "lsn": "X/Y" (PostgreSQL's notation, hex), the
+ * answering node's current WAL position when its database is a primary (what standbys
+ * measure their lag against); a missing or invalid one leaves has_lsn false and the vote
+ * stands. */
 enum api_primary_kind api_parse_primary(const char *body, size_t len, struct api_primary *out);
+
+/* Formats an LSN as PostgreSQL does ("0/3000060"); parses one back (strict: hex digits,
+ * one '/', each part at most 8 digits). */
+void api_format_lsn(uint64_t lsn, char *buf, size_t size);
+bool api_parse_lsn(const char *s, size_t len, uint64_t *out) WUR;
 
 /* A /state reply {"state": "Primary", "node_id": N, "node_name": "name", "votes": N, ...}. */
 struct api_state_reply {

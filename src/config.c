@@ -39,6 +39,7 @@ enum key_type {
 	KEY_INT,
 	KEY_BOOL,
 	KEY_DURATION,
+	KEY_SIZE,     /* bytes (16MB), or none = 0 */
 	KEY_ENUM,
 	KEY_LISTEN,       /* host:port list */
 	KEY_AGENT_LISTEN, /* host:port/role list */
@@ -142,6 +143,10 @@ static const struct enum_ops facility_ops = {log_facility_from_name, log_facilit
 	{                                                                                          \
 		s, n, KEY_BOOL, FIELD(f), .def = d, .help = h, __VA_ARGS__                         \
 	}
+#define SIZE(s, n, f, d, h)                                                                        \
+	{                                                                                          \
+		s, n, KEY_SIZE, FIELD(f), .def = d, .help = h                                      \
+	}
 #define ENUM(s, n, f, o, d, h)                                                                     \
 	{                                                                                          \
 		s, n, KEY_ENUM, FIELD(f), .ops = o, .def = d, .help = h                            \
@@ -229,6 +234,8 @@ static const struct key keys[] = {
 	INT("replica", "min_weight", min_weight, 1, 100, "10", "weight percentage at max_lag"),
 	BOOL("replica", "include_primary", replica_include_primary, "false",
 	     "replica listeners also answer up for the primary"),
+	SIZE("replica", "max_lag_bytes", max_lag_bytes, "none",
+	     "WAL behind the primary past which a replica is down #lag (e.g. 16MB); none = no limit"),
 
 	TEXT(KEY_PATH, "files", "admin_state", admin_state_file, KEY_REQUIRED,
 	     "/var/lib/primgr/admin-state", "drain/maint state written by primgr ctl"),
@@ -417,6 +424,24 @@ static bool parse_duration_value(const struct key *k, const char *v, uint32_t *m
 	if (*ms < (uint32_t)k->min || *ms > (uint32_t)k->max) {
 		snprintf(why, n, "duration %s out of range (expected %s-%s)",
 		         quote(v, q, sizeof(q)), lo, hi);
+		return false;
+	}
+	return true;
+}
+
+static bool parse_size_value(const char *v, int64_t *bytes, char *why, size_t n)
+{
+	char q[80];
+
+	if (strcasecmp(v, "none") == 0) {
+		*bytes = 0;
+		return true;
+	}
+	if (!util_parse_size(v, bytes)) {
+		snprintf(why, n,
+		         "invalid size %s (expected none, or a whole number and B, kB, MB, GB or "
+		         "TB, e.g. 16MB)",
+		         quote(v, q, sizeof(q)));
 		return false;
 	}
 	return true;
@@ -667,6 +692,8 @@ static bool parse_value(const struct key *k, const char *v, struct config *cfg, 
 		return true;
 	case KEY_DURATION:
 		return parse_duration_value(k, v, field, why, n);
+	case KEY_SIZE:
+		return parse_size_value(v, field, why, n);
 	case KEY_ENUM: {
 		int x = k->ops->from_name(v);
 		if (x < 0) {
@@ -713,6 +740,12 @@ static void format_value(const struct key *k, const struct config *cfg, char *bu
 		break;
 	case KEY_DURATION:
 		util_format_duration(*(const uint32_t *)field, buf, size);
+		break;
+	case KEY_SIZE:
+		if (*(const int64_t *)field == 0)
+			snprintf(buf, size, "none");
+		else
+			util_format_size(*(const int64_t *)field, buf, size);
 		break;
 	case KEY_ENUM:
 		snprintf(buf, size, "%s", k->ops->to_name(*(const int *)field));

@@ -112,6 +112,7 @@ struct config {
 	uint32_t lag_grace_ms;
 	int min_weight;                        /* % at max_lag */
 	bool replica_include_primary;
+	int64_t max_lag_bytes;                 /* WAL behind the primary for down #lag; 0 none */
 
 	/* [files] */
 	char admin_state_file[CONFIG_PATH_MAX];

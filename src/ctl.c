@@ -207,6 +207,8 @@ struct status_row {
 	json_t *view;                      /* its own /cluster, NULL when not fetched */
 	const char *error;                 /* why not */
 	char lag[32];
+	char bytes[32];                    /* WAL behind the primary */
+	const char *stream;                /* yes, no, - */
 	char tl[16];
 };
 
@@ -221,6 +223,8 @@ static void status_fill_row(struct status_row *r, const struct ctl_view *v)
 	json_t *lag;
 
 	snprintf(r->lag, sizeof(r->lag), "-");
+	snprintf(r->bytes, sizeof(r->bytes), "-");
+	r->stream = "-";
 	snprintf(r->tl, sizeof(r->tl), "-");
 	r->error = v->error && v->error[0] ? v->error : "no answer";
 	if (v->body && v->code != 200) {
@@ -242,6 +246,20 @@ static void status_fill_row(struct status_row *r, const struct ctl_view *v)
 	    json_is_integer(json_object_get(lag, "ms")))
 		snprintf(r->lag, sizeof(r->lag), "%.1fs",
 			 (double)json_integer_value(json_object_get(lag, "ms")) / 1000.0);
+	if (json_is_true(json_object_get(r->view, "in_recovery")) &&
+	    json_is_true(json_object_get(lag, "bytes_vs_primary")) &&
+	    json_is_integer(json_object_get(lag, "bytes"))) {
+		double b = (double)json_integer_value(json_object_get(lag, "bytes"));
+
+		if (b < 10240)
+			snprintf(r->bytes, sizeof(r->bytes), "%.0fB", b);
+		else if (b < 10485760)
+			snprintf(r->bytes, sizeof(r->bytes), "%.1fkB", b / 1024);
+		else
+			snprintf(r->bytes, sizeof(r->bytes), "%.1fMB", b / 1048576);
+	}
+	if (json_is_boolean(json_object_get(lag, "streaming")))
+		r->stream = json_is_true(json_object_get(lag, "streaming")) ? "yes" : "no";
 	if (json_is_true(json_object_get(r->view, "db_up")))
 		snprintf(r->tl, sizeof(r->tl), "%lld",
 			 (long long)jint(r->view, "timeline", 0));
@@ -264,7 +282,8 @@ static void status_print_table(FILE *out, const char *base, json_t *cluster,
 			       const struct status_row *rows, size_t n)
 {
 	static const char *const head[] = { "NODE", "ID", "LOCATION", "REPMGR", "ACTIVE",
-					     "PRIMGR", "REACHABLE", "TL", "LAG", "ADMIN" };
+					     "PRIMGR", "REACHABLE", "TL", "LAG", "BEHIND",
+					     "STREAM", "ADMIN" };
 	int w[ARRAY_SIZE(head)];
 	const char *cell[ARRAY_SIZE(head)];
 	char id[24];
@@ -293,7 +312,9 @@ static void status_print_table(FILE *out, const char *base, json_t *cluster,
 			cell[6] = r->view ? "yes" : "no";
 			cell[7] = r->tl;
 			cell[8] = r->lag;
-			cell[9] = r->view ? jtext(r->view, "admin", "-") : "-";
+			cell[9] = r->bytes;
+			cell[10] = r->stream;
+			cell[11] = r->view ? jtext(r->view, "admin", "-") : "-";
 			for (size_t c = 0; c < ARRAY_SIZE(head); c++) {
 				int len = (int)strlen(cell[c]);
 				if (pass == 0 && len > w[c])
@@ -351,7 +372,7 @@ int ctl_status_report(const char *base, const char *cluster_text, size_t len,
 			json_t *v = r->view, *lag = json_object_get(v, "lag");
 			json_t *o = json_pack(
 				"{s:O?, s:s?, s:s?, s:s?, s:b, s:b, s:s, s:s?, s:O?, s:O?, s:O?, "
-				"s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:s?}",
+				"s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:s?}",
 				"node_id", json_object_get(r->row, "node_id"),
 				"node_name", jtext(r->row, "node_name", NULL),
 				"location", jtext(r->row, "location", NULL),
@@ -368,6 +389,8 @@ int ctl_status_report(const char *base, const char *cluster_text, size_t len,
 				"timeline", json_object_get(v, "timeline"),
 				"lag_ms", json_object_get(lag, "ms"),
 				"lag_bytes", json_object_get(lag, "bytes"),
+				"streaming", json_object_get(lag, "streaming"),
+				"primary_lsn", json_object_get(lag, "primary_lsn"),
 				"weight", json_object_get(lag, "weight"),
 				"admin", v ? jtext(v, "admin", NULL) : NULL);
 			if (o)

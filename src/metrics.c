@@ -179,14 +179,25 @@ static bool format_refresh(struct buf *out)
 static bool format_lag(struct buf *out, const struct snapshot *s, const struct config *cfg,
 		       int64_t now_ms)
 {
-	bool ok = head(out, "replay_lag_seconds", "gauge", "Replay lag of this standby.") &&
+	bool ok = head(out, "replay_lag_seconds", "gauge",
+		       "Time since this standby was last known caught up with the primary.") &&
 		  (!s->in_recovery || !s->lag_known ||
 		   buf_printf(out, "primgr_replay_lag_seconds %.15g\n",
 			      (double)s->lag_ms / 1000.0));
 
 	ok = ok && head(out, "replay_lag_bytes", "gauge", "WAL received but not yet replayed.") &&
 	     (!s->in_recovery || !s->lag_known ||
-	      buf_printf(out, "primgr_replay_lag_bytes %lld\n", (long long)s->lag_bytes));
+	      buf_printf(out, "primgr_replay_lag_bytes %lld\n",
+			 (long long)(s->receive_lsn > s->lsn ? s->receive_lsn - s->lsn : 0)));
+	ok = ok && head(out, "replica_lag_bytes", "gauge",
+			"WAL this standby has not replayed yet behind the primary's LSN (as last "
+			"learned from the primary's primgr).") &&
+	     (!s->in_recovery || !s->lag_bytes_known ||
+	      buf_printf(out, "primgr_replica_lag_bytes %lld\n", (long long)s->lag_bytes));
+	ok = ok && head(out, "replica_streaming", "gauge",
+			"1 when this standby's WAL receiver is streaming, 0 when not.") &&
+	     (!s->in_recovery || !s->db_up ||
+	      buf_printf(out, "primgr_replica_streaming %d\n", s->streaming ? 1 : 0));
 	return ok && head(out, "replica_weight", "gauge", "Replica weight in percent, 0 = down.") &&
 	       (!s->in_recovery || buf_printf(out, "primgr_replica_weight %d\n",
 					      state_replica_weight(s, cfg, now_ms)));

@@ -51,7 +51,11 @@ static const char probe_sql[] =
     "CASE WHEN NOT r.rec THEN 0 "
     "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
     "ELSE (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint END, "
-    "CASE WHEN r.rec THEN pg_last_wal_receive_lsn() - pg_last_wal_replay_lsn() ELSE 0 END "
+    "CASE WHEN r.rec THEN pg_last_wal_receive_lsn() - pg_last_wal_replay_lsn() ELSE 0 END, "
+    "CASE WHEN r.rec THEN (SELECT coalesce(status, CASE WHEN pid IS NOT NULL THEN '?' END) "
+    "FROM pg_stat_wal_receiver) END, "
+    "CASE WHEN r.rec THEN (SELECT (extract(epoch FROM clock_timestamp() - last_msg_receipt_time) "
+    "* 1000)::bigint FROM pg_stat_wal_receiver) END "
     "FROM r; "
     "SELECT node_id, node_name, type, active, upstream_node_id, location, priority, conninfo "
     "FROM repmgr.nodes ORDER BY node_id LIMIT 1025";
@@ -467,37 +471,62 @@ static bool parse_i64(const char *s, int64_t *out)
 	return errno == 0 && end != s && *end == '\0';
 }
 
-/* Statement 1: one row (rec, timeline, lsn, receive_lsn, lag_ms, lag_bytes). */
-static void probe_read_status(struct pg_probe *p, const PGresult *res)
+bool pg_parse_status_row(const char *const *f, int nfields, struct pg_probe *p)
 {
 	long tl;
 	int64_t v;
+
+	if (nfields != PG_STATUS_FIELDS || !f[0] || !f[1] || !f[2]) {
+		util_copy_cut(p->error, "unexpected status row", sizeof(p->error));
+		return false;
+	}
+	p->in_recovery = f[0][0] == 't';
+	if (!util_parse_int(f[1], 0, INT32_MAX, &tl) || !parse_u64(f[2], &p->lsn)) {
+		util_copy_cut(p->error, "unexpected timeline or LSN", sizeof(p->error));
+		return false;
+	}
+	p->timeline = (int)tl;
+	if (f[3] && !parse_u64(f[3], &p->receive_lsn)) {
+		util_copy_cut(p->error, "unexpected receive LSN", sizeof(p->error));
+		return false;
+	}
+	p->lag_known = f[4] && parse_i64(f[4], &v);
+	p->lag_ms = p->lag_known && v > 0 ? v : 0;
+	if (f[5] && parse_i64(f[5], &v))
+		p->lag_bytes = v > 0 ? v : 0;
+	/* The WAL receiver: "streaming", another state, or "?" when primgr's role may not see
+	 * its details (not pg_read_all_stats): a receiver runs, so count it as streaming;
+	 * the primary's LSN still shows whether it keeps up. NULL: no receiver. */
+	if (f[6]) {
+		p->receiver = true;
+		p->streaming = strcmp(f[6], "streaming") == 0 || strcmp(f[6], "?") == 0;
+		util_copy_cut(p->receiver_status, f[6], sizeof(p->receiver_status));
+	}
+	p->receipt_known = f[7] && parse_i64(f[7], &v);
+	p->receipt_age_ms = p->receipt_known ? (v > 0 ? v : 0) : 0;
+	p->ok = true;
+	return true;
+}
+
+/* Statement 1: one row (rec, timeline, lsn, receive_lsn, lag_ms, lag_bytes, receiver
+ * status, ms since the last message from upstream). */
+static void probe_read_status(struct pg_probe *p, const PGresult *res)
+{
+	const char *f[PG_STATUS_FIELDS];
+	int nf = PQnfields(res);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(p->error, sizeof(p->error), res);
 		return;
 	}
-	if (PQntuples(res) != 1 || PQnfields(res) != 6 || PQgetisnull(res, 0, 0) ||
-	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2)) {
+	if (PQntuples(res) != 1 || nf != PG_STATUS_FIELDS) {
 		util_copy_cut(p->error, "unexpected status row", sizeof(p->error));
 		return;
 	}
-	p->in_recovery = PQgetvalue(res, 0, 0)[0] == 't';
-	if (!util_parse_int(PQgetvalue(res, 0, 1), 0, INT32_MAX, &tl) ||
-	    !parse_u64(PQgetvalue(res, 0, 2), &p->lsn)) {
-		util_copy_cut(p->error, "unexpected timeline or LSN", sizeof(p->error));
-		return;
-	}
-	p->timeline = (int)tl;
-	if (!PQgetisnull(res, 0, 3) && !parse_u64(PQgetvalue(res, 0, 3), &p->receive_lsn)) {
-		util_copy_cut(p->error, "unexpected receive LSN", sizeof(p->error));
-		return;
-	}
-	p->lag_known = !PQgetisnull(res, 0, 4) && parse_i64(PQgetvalue(res, 0, 4), &v);
-	p->lag_ms = p->lag_known && v > 0 ? v : 0;
-	if (!PQgetisnull(res, 0, 5) && parse_i64(PQgetvalue(res, 0, 5), &v))
-		p->lag_bytes = v > 0 ? v : 0;
-	p->ok = true;
+	for (int i = 0; i < nf; i++)
+		f[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+	if (!pg_parse_status_row(f, nf, p))
+		p->ok = false; /* p->error says why */
 }
 
 /* Statement 2: the repmgr.nodes rows. Any bad row fails the whole list: dropping a

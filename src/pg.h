@@ -21,7 +21,12 @@ struct pg_probe {
 	uint64_t receive_lsn;              /* standby only */
 	bool lag_known;
 	int64_t lag_ms;                    /* 0 when everything received is replayed */
-	int64_t lag_bytes;
+	int64_t lag_bytes;                 /* received but not replayed */
+	bool receiver;                     /* standby: a WAL receiver runs */
+	bool streaming;                    /* its status is streaming (or hidden: see pg.c) */
+	char receiver_status[16];          /* pg_stat_wal_receiver.status, "" when none */
+	bool receipt_known;
+	int64_t receipt_age_ms;            /* since its last message from upstream */
 	bool nodes_ok;                     /* repmgr.nodes read (false: see nodes_error) */
 	char nodes_error[160];
 	bool nodes_invalid;                /* read, but a row is invalid: no old list stands in */
@@ -44,6 +49,12 @@ void pg_reconfigure(struct pg *pg, const struct config *cfg);
 void pg_free(struct pg *pg);
 /* Connections currently open (for metrics and tests). */
 int pg_connections(const struct pg *pg);
+
+/* The probe's status row: fields as text, NULL for SQL NULL (rec, timeline, lsn,
+ * receive_lsn, lag_ms, lag_bytes, receiver status, ms since the receiver's last message).
+ * Fills p (ok true) or p->error. Pure, for tests. */
+#define PG_STATUS_FIELDS 8
+bool pg_parse_status_row(const char *const *f, int nfields, struct pg_probe *p) WUR;
 
 /* Counters since pg_new (for metrics and logs). */
 struct pg_stats {

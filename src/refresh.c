@@ -3,8 +3,9 @@
  * One cycle: pg_probe -> admin state file -> node list (this probe's rows, else the last
  * good list, else the topology cache read at start) -> naming and scope rules -> peers'
  * /primary (only when the database is up, not in recovery and its view names this node
- * the active primary: no vote can change any other verdict) -> consensus_decide ->
- * state_publish. Cycles never overlap: a tick that finds one still running is skipped.
+ * the active primary: no vote can change any other verdict; a standby instead asks the
+ * primary its view names for that primary's LSN, one request, for the lag model) ->
+ * consensus_decide -> state_publish. Cycles never overlap: a tick that finds one still running is skipped.
  * Every step is bounded (db_timeout per pg step, peer_timeout per transfer), so a cycle
  * always ends.
  *
@@ -16,6 +17,7 @@
  * same libcurl multi (refresh_peers). */
 #include "refresh.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +41,9 @@ struct cycle {
 	struct peer_vote *votes; /* parallel to nodes (NULL when there are none) */
 	size_t *polled;          /* reply i belongs to nodes[polled[i]] */
 	size_t npolled;
+	bool primary_known;      /* standby: the primary's primgr told its LSN */
+	uint64_t primary_lsn;
+	char primary_error[128]; /* standby: why not ("" when known or not asked) */
 };
 
 static struct {
@@ -60,7 +65,8 @@ static struct {
 	bool running;
 	struct cycle cy;
 	uint64_t seq;
-	int64_t lag_over_since_ms;
+	struct lag_track lag;  /* the lag model's memory while this node is a standby */
+	char primary_lsn_error[128]; /* last reason the primary's LSN was not learned, logged once */
 } R;
 
 static struct refresh_stats stats;
@@ -191,10 +197,51 @@ static void cycle_take_rows(struct pg_probe *p)
 	p->nnodes = 0;
 }
 
-/* A known lag over max_lag; state_publish dates an unknown lag itself. */
-static bool lag_over(const struct pg_probe *p)
+/* The standby's lag against the primary (state_lag_update) into s; a primary or a node
+ * whose database is down has no lag to measure (its memory restarts when it is a standby). */
+static void cycle_lag(struct snapshot *s, int64_t now)
 {
-	return p->ok && p->in_recovery && p->lag_known && p->lag_ms > (int64_t)R.cfg.max_lag_ms;
+	struct cycle *cy = &R.cy;
+	const struct pg_probe *p = &cy->probe;
+	struct lag_sample in = {0};
+	struct lag_result out;
+
+	if (!p->ok || !p->in_recovery) {
+		if (p->ok)
+			memset(&R.lag, 0, sizeof(R.lag));
+		s->lag_known = p->lag_known;
+		s->lag_ms = p->lag_ms;
+		s->lag_bytes = p->lag_bytes;
+		return;
+	}
+	in.streaming = p->streaming;
+	in.receipt_known = p->receipt_known;
+	in.receipt_age_ms = p->receipt_age_ms;
+	in.replay_lsn = p->lsn;
+	in.receive_lsn = p->receive_lsn;
+	in.replay_lag_known = p->lag_known;
+	in.replay_lag_ms = p->lag_ms;
+	in.primary_known = cy->primary_known;
+	in.primary_lsn = cy->primary_lsn;
+	state_lag_update(&R.lag, &in, &R.cfg, now, &out);
+	s->streaming = p->streaming;
+	util_copy_cut(s->receiver_status, p->receiver_status, sizeof(s->receiver_status));
+	s->lag_known = out.known;
+	s->lag_ms = out.ms;
+	s->lag_bytes_known = out.bytes_known;
+	s->lag_bytes = out.bytes_known ? out.bytes : p->lag_bytes;
+	s->primary_lsn = out.primary_lsn;
+	s->lag_over_since_ms = out.over_since_ms;
+	s->lag_cause = out.cause;
+	/* a transition at notice, a changed detail (a timeout's milliseconds) at debug */
+	if (strcmp(cy->primary_error, R.primary_lsn_error) != 0) {
+		if (cy->primary_error[0])
+			log_msg(R.primary_lsn_error[0] ? LOG_DEBUG : LOG_NOTICE,
+			        "primary's LSN not learned: %s", cy->primary_error);
+		else if (cy->primary_known)
+			log_msg(LOG_NOTICE, "primary's LSN learned again");
+		util_copy_cut(R.primary_lsn_error, cy->primary_error, sizeof(R.primary_lsn_error));
+	}
 }
 
 /* Decides and publishes; replies (parallel to cy->polled) give the transfer times. */
@@ -227,13 +274,6 @@ static void cycle_publish(const struct peer_reply *replies)
 		snprintf(s->c.reason, sizeof(s->c.reason), "repmgr.nodes unreadable: %s",
 		         cy->probe.nodes_error);
 
-	if (lag_over(&cy->probe)) {
-		if (!R.lag_over_since_ms)
-			R.lag_over_since_ms = now;
-	} else {
-		R.lag_over_since_ms = 0;
-	}
-
 	s->seq = ++R.seq;
 	s->made_ms = now;
 	s->made_wall_ms = util_wall_ms();
@@ -244,10 +284,7 @@ static void cycle_publish(const struct peer_reply *replies)
 	s->timeline = cy->probe.timeline;
 	s->lsn = cy->probe.lsn;
 	s->receive_lsn = cy->probe.receive_lsn;
-	s->lag_known = cy->probe.lag_known;
-	s->lag_ms = cy->probe.lag_ms;
-	s->lag_bytes = cy->probe.lag_bytes;
-	s->lag_over_since_ms = R.lag_over_since_ms;
+	cycle_lag(s, now);
 	s->self_id = R.id.node_id;
 	util_copy_cut(s->self_name, R.id.node_name, sizeof(s->self_name));
 	util_copy_cut(s->self_location, self_location(cy->nodes, cy->nnodes), sizeof(s->self_location));
@@ -388,6 +425,65 @@ static bool cycle_ask_peers(void)
 	return ok;
 }
 
+/* The primary's /primary reply to a standby: its LSN, when it is the node asked. */
+static void cycle_upstream_cb(struct peer_reply *replies, size_t n, void *arg)
+{
+	struct cycle *cy = &R.cy;
+	const struct peer_reply *r = n > 0 ? &replies[0] : NULL;
+	int asked = (int)(intptr_t)arg;
+	struct api_primary a;
+
+	if (!r || !r->transferred) {
+		snprintf(cy->primary_error, sizeof(cy->primary_error), "unreachable: %s",
+		         r ? r->error : "no reply");
+	} else if (api_parse_primary(r->body, r->body_len, &a) != API_PRIMARY_NAMES ||
+	           r->http_code != 200) {
+		snprintf(cy->primary_error, sizeof(cy->primary_error), "HTTP %ld, no vote", r->http_code);
+	} else if (a.by_id != asked) {
+		snprintf(cy->primary_error, sizeof(cy->primary_error),
+		         "answered by node %d, not the node asked", a.by_id);
+	} else if (!a.has_lsn || a.lsn == 0) {
+		snprintf(cy->primary_error, sizeof(cy->primary_error), "its reply has no \"lsn\"");
+	} else {
+		cy->primary_known = true;
+		cy->primary_lsn = a.lsn;
+	}
+	cycle_publish(NULL);
+	cycle_end();
+}
+
+/* A standby asks the primary its repmgr.nodes names for its LSN (one request per refresh,
+ * bounded by peer_timeout). Returns false when nothing was asked (primary_error says why). */
+static bool cycle_ask_primary_lsn(void)
+{
+	struct cycle *cy = &R.cy;
+	int id = consensus_local_primary(cy->nodes, cy->nnodes);
+	const struct node *p = id > 0 ? topology_find(cy->nodes, cy->nnodes, id) : NULL;
+	const char *url;
+
+	if (!p) {
+		util_copy_cut(cy->primary_error, "repmgr.nodes names no single active primary",
+		              sizeof(cy->primary_error));
+		return false;
+	}
+	if (id == R.id.node_id) {
+		util_copy_cut(cy->primary_error, "repmgr.nodes names this standby the primary",
+		              sizeof(cy->primary_error));
+		return false;
+	}
+	if (!p->url[0]) {
+		snprintf(cy->primary_error, sizeof(cy->primary_error), "no URL for %s", p->name);
+		return false;
+	}
+	url = p->url;
+	if (!peers_fetch(R.peers, &url, 1, "/primary", cycle_upstream_cb, (void *)(intptr_t)id)) {
+		util_copy_cut(cy->primary_error, "cannot start the request",
+		              sizeof(cy->primary_error));
+		return false;
+	}
+	return true;
+}
+
 static void cycle_probe_cb(struct pg_probe *p, void *arg)
 {
 	struct cycle *cy = &R.cy;
@@ -409,6 +505,9 @@ static void cycle_probe_cb(struct pg_probe *p, void *arg)
 			return;
 		}
 	}
+	/* A standby: its verdict needs no votes, its lag needs the primary's LSN. */
+	if (cy->probe.ok && cy->probe.in_recovery && cycle_ask_primary_lsn())
+		return;
 	/* Down, Standby, a primary in nobody's view, or nobody to ask: decide now. */
 	if (!cy->probe.ok || cy->probe.in_recovery || cy->nnodes == 0 ||
 	    consensus_local_primary(cy->nodes, cy->nnodes) != R.id.node_id || !cycle_ask_peers()) {

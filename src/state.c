@@ -174,7 +174,15 @@ static void log_lag(const struct snapshot *prev, const struct snapshot *s)
 {
 	bool was = prev != &starting && lag_over(prev), now = lag_over(s);
 
-	if (!was && now && s->lag_known)
+	if (!was && now && s->lag_cause == LAG_CAUSE_NOT_STREAMING)
+		log_msg(LOG_NOTICE,
+			"WAL receiver not streaming (%s) for over max_lag: replica checks turn "
+			"down #not-streaming after lag_grace",
+			s->receiver_status[0] ? s->receiver_status : "not running");
+	else if (!was && now && s->lag_cause == LAG_CAUSE_NO_PRIMARY_LSN)
+		log_msg(LOG_NOTICE, "the primary's LSN not learned for over max_lag: replica "
+				    "checks turn down #lag after lag_grace");
+	else if (!was && now && s->lag_known)
 		log_msg(LOG_NOTICE,
 			"replay lag %.1fs is over max_lag: replica checks turn down #lag after "
 			"lag_grace",
@@ -227,25 +235,108 @@ enum verdict state_verdict(const struct snapshot *s, int64_t now_ms, uint32_t st
 	return s->c.verdict;
 }
 
+/* The weight curve: 100 up to full, linear to minw at max, minw above. */
+static int weight_curve(int64_t lag, int64_t full, int64_t max, int minw)
+{
+	if (lag <= full)
+		return 100;
+	if (lag >= max)
+		return minw;
+	/* Linear from 100% at full to min_weight at max, rounded to nearest. */
+	return 100 - (int)(((100 - minw) * (lag - full) * 2 + (max - full)) / (2 * (max - full)));
+}
+
 int state_replica_weight(const struct snapshot *s, const struct config *cfg, int64_t now_ms)
 {
-	int64_t full = cfg->lag_full_ms, max = cfg->max_lag_ms, lag = s->lag_ms;
+	int64_t full = cfg->lag_full_ms, max = cfg->max_lag_ms;
 	int minw = cfg->min_weight < 1 ? 1 : cfg->min_weight > 100 ? 100 : cfg->min_weight;
+	int w;
 
 	if (!s->in_recovery)
 		return 100;
 	if (s->lag_over_since_ms != 0 &&
 	    now_ms - s->lag_over_since_ms >= (int64_t)cfg->lag_grace_ms)
 		return 0;
-	/* Unknown lag, or over max_lag within the grace time: still up, at the lowest weight. */
-	if (!s->lag_known)
+	/* Unknown lag, or lagging within the grace time: still up, at the lowest weight. */
+	if (!s->lag_known || s->lag_over_since_ms != 0)
 		return minw;
-	if (lag <= full)
-		return 100;
-	if (lag >= max)
-		return minw;
-	/* Linear from 100% at lag_full to min_weight at max_lag, rounded to nearest. */
-	return 100 - (int)(((100 - minw) * (lag - full) * 2 + (max - full)) / (2 * (max - full)));
+	w = weight_curve(s->lag_ms, full, max, minw);
+	if (cfg->max_lag_bytes > 0 && s->lag_bytes_known) {
+		/* the byte curve has the time curve's shape: full weight up to the same fraction */
+		int64_t bmax = cfg->max_lag_bytes;
+		int64_t bfull = max > 0 ? (int64_t)((double)bmax * (double)full / (double)max) : 0;
+		int wb = weight_curve(s->lag_bytes, bfull < bmax ? bfull : bmax - 1, bmax, minw);
+
+		if (wb < w)
+			w = wb;
+	}
+	return w;
+}
+
+void state_lag_update(struct lag_track *t, const struct lag_sample *in,
+		      const struct config *cfg, int64_t now_ms, struct lag_result *out)
+{
+	int64_t caught = t->caught_up_ms, max = cfg->max_lag_ms;
+	bool unhealthy = !in->streaming || !in->primary_known;
+	enum lag_cause cause = LAG_CAUSE_NONE;
+	int64_t since = now_ms;
+
+	memset(out, 0, sizeof(*out));
+	/* an LSN learned at an earlier refresh that replay has passed: caught up then */
+	if (t->primary_lsn && in->replay_lsn >= t->primary_lsn && t->primary_at_ms > caught)
+		caught = t->primary_at_ms;
+	if (in->primary_known) {
+		if (in->replay_lsn >= in->primary_lsn)
+			caught = now_ms;
+		t->primary_lsn = in->primary_lsn;
+		t->primary_at_ms = now_ms;
+	}
+	if (in->streaming) {
+		int64_t at = caught;
+
+		if (in->receive_lsn <= in->replay_lsn)
+			at = now_ms - (in->receipt_known ? in->receipt_age_ms : 0);
+		else if (in->replay_lag_known)
+			at = now_ms - in->replay_lag_ms;
+		if (at > caught)
+			caught = at < now_ms ? at : now_ms;
+	}
+	t->caught_up_ms = caught;
+	out->known = caught != 0;
+	out->ms = out->known ? now_ms - caught : 0;
+	out->primary_lsn = t->primary_lsn;
+	out->bytes_known = t->primary_lsn != 0;
+	if (out->bytes_known)
+		out->bytes = t->primary_lsn > in->replay_lsn ? (int64_t)(t->primary_lsn - in->replay_lsn)
+							    : 0;
+
+	if (!unhealthy)
+		t->unhealthy_since_ms = 0;
+	else if (!t->unhealthy_since_ms)
+		t->unhealthy_since_ms = now_ms;
+	/* Lagging since the moment the limit was crossed (not this refresh): lag_grace then
+	 * runs from there, so the refresh interval does not add to max_lag + lag_grace. */
+	if (unhealthy && now_ms - t->unhealthy_since_ms > max) {
+		cause = !in->streaming ? LAG_CAUSE_NOT_STREAMING : LAG_CAUSE_NO_PRIMARY_LSN;
+		since = t->unhealthy_since_ms + max + 1;
+	} else if (out->known && out->ms > max) {
+		cause = LAG_CAUSE_LAG;
+		since = caught + max + 1;
+	} else if (!out->known ||
+		   (cfg->max_lag_bytes > 0 && out->bytes_known && out->bytes > cfg->max_lag_bytes)) {
+		cause = LAG_CAUSE_LAG;
+	}
+	if (cause == LAG_CAUSE_NONE)
+		t->over_since_ms = 0;
+	else if (!t->over_since_ms)
+		t->over_since_ms = since < now_ms ? since : now_ms;
+	out->over_since_ms = t->over_since_ms;
+	out->cause = cause;
+}
+
+const char *state_lag_reason(const struct snapshot *s)
+{
+	return s->lag_cause == LAG_CAUSE_NOT_STREAMING ? "not-streaming" : "lag";
 }
 
 static const char *admin_names[] = { "ready", "drain", "maint" };

@@ -176,6 +176,50 @@ void util_format_duration(uint32_t ms, char *buf, size_t size)
 		snprintf(buf, size, "%ums", ms);
 }
 
+static const struct {
+	const char *unit;
+	int64_t mult;
+} size_units[] = {
+	{ "TB", 1LL << 40 }, { "GB", 1LL << 30 }, { "MB", 1LL << 20 }, { "kB", 1LL << 10 },
+	{ "B", 1 },          { "", 1 },           { "TiB", 1LL << 40 }, { "GiB", 1LL << 30 },
+	{ "MiB", 1LL << 20 }, { "KiB", 1LL << 10 },
+};
+
+bool util_parse_size(const char *s, int64_t *bytes)
+{
+	int64_t v = 0;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return false;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(size_units); i++) {
+		if (strcasecmp(p, size_units[i].unit) == 0) {
+			if (v > INT64_MAX / size_units[i].mult)
+				return false;
+			*bytes = v * size_units[i].mult;
+			return true;
+		}
+	}
+	return false;
+}
+
+void util_format_size(int64_t bytes, char *buf, size_t size)
+{
+	for (size_t i = 0; i < 4; i++) {
+		if (bytes != 0 && bytes % size_units[i].mult == 0) {
+			snprintf(buf, size, "%lld%s", (long long)(bytes / size_units[i].mult),
+				 size_units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, size, "%lldB", (long long)bytes);
+}
+
 bool util_parse_int(const char *s, long min, long max, long *out)
 {
 	char *end;

@@ -44,6 +44,13 @@ bool util_parse_duration(const char *s, uint32_t *ms) WUR;
 /* Formats ms back into the shortest exact unit ("250ms", "2s", "1m"). */
 void util_format_duration(uint32_t ms, char *buf, size_t size);
 
+/* Parses a size: a whole number and an optional unit B, kB, MB, GB, TB (1024-based, as
+ * PostgreSQL; KiB.. TiB too, case-insensitive), no spaces, at most INT64_MAX bytes. */
+bool util_parse_size(const char *s, int64_t *bytes) WUR;
+
+/* Formats bytes in the largest exact unit ("16MB", "1500B"). */
+void util_format_size(int64_t bytes, char *buf, size_t size);
+
 /* Parses a base-10 integer in [min, max] with nothing trailing. */
 bool util_parse_int(const char *s, long min, long max, long *out) WUR;
 

@@ -82,6 +82,8 @@ static const struct {
                          "stale_after (5s, default)"},
     {"connect-timeout.ini", ":2: [consensus] peer_connect_timeout: 1s must not be longer than "
                             "peer_timeout (500ms, default)"},
+    {"bad-size.ini", ":2: [replica] max_lag_bytes: invalid size \"16 MB\" (expected none, or a "
+                     "whole number and B, kB, MB, GB or TB, e.g. 16MB)"},
     {"lag.ini", ":2: [replica] lag_full: 30s must be shorter than max_lag (30s, default)"},
     {"scope-list.ini", ":2: [consensus] scope: list needs locations (expected e.g. locations = "
                        "dc1,dc2)"},
@@ -204,6 +206,7 @@ static void test_defaults(void)
 	T_EQ_INT(cfg.lag_grace_ms, 10000, "default lag_grace");
 	T_EQ_INT(cfg.min_weight, 10, "default min_weight");
 	T_OK(!cfg.replica_include_primary, "default include_primary");
+	T_OK(cfg.max_lag_bytes == 0, "default max_lag_bytes none");
 	T_EQ_STR(cfg.admin_state_file, "/var/lib/primgr/admin-state", "default admin_state");
 	T_EQ_STR(cfg.topology_cache, "/var/lib/primgr/topology.json", "default topology_cache");
 	T_EQ_STR(cfg.pidfile, "", "default pidfile");

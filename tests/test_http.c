@@ -386,16 +386,16 @@ static void test_routes_by_verdict(void)
 
 		{ VERDICT_PRIMARY, 1, "/replica", 503,
 		  "{\"replica\":false,\"state\":\"Primary\",\"weight\":0,\"lag_ms\":null,"
-		  "\"lag_bytes\":null,\"reason\":\"primary\"}" },
+		  "\"lag_bytes\":null,\"streaming\":null,\"reason\":\"primary\"}" },
 		{ VERDICT_STANDBY, 2, "/replica", 200,
 		  "{\"replica\":true,\"state\":\"Standby\",\"weight\":100,\"lag_ms\":250,"
-		  "\"lag_bytes\":4096,\"reason\":\"standby, replay lag 250 ms\"}" },
+		  "\"lag_bytes\":4096,\"streaming\":false,\"reason\":\"standby, replay lag 250 ms\"}" },
 		{ VERDICT_DOWN, 1, "/replica", 503,
 		  "{\"replica\":false,\"state\":\"Down\",\"weight\":0,\"lag_ms\":null,"
-		  "\"lag_bytes\":null,\"reason\":\"database unreachable: connection refused\"}" },
+		  "\"lag_bytes\":null,\"streaming\":null,\"reason\":\"database unreachable: connection refused\"}" },
 		{ VERDICT_UNKNOWN, 1, "/replica", 503,
 		  "{\"replica\":false,\"state\":\"Unknown\",\"weight\":0,\"lag_ms\":null,"
-		  "\"lag_bytes\":null,\"reason\":\"1 of 3 votes, quorum 2 (node2 names node3, "
+		  "\"lag_bytes\":null,\"streaming\":null,\"reason\":\"1 of 3 votes, quorum 2 (node2 names node3, "
 		  "node3 unreachable)\"}" },
 
 		{ VERDICT_PRIMARY, 1, "/health", 200, "{\"status\":\"ok\"}" },
@@ -792,8 +792,10 @@ static void test_query(void)
 			s->lag_known = false;
 			s->lag_over_since_ms = NOW - 1000;
 		}
-		if (cases[i].snap == SS)
+		if (cases[i].snap == SS) {
 			s->receive_lsn = 0x3000060;
+			s->streaming = true;
+		}
 		snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\n\r\n", cases[i].target);
 		snprintf(name, sizeof(name), "query: GET %s", cases[i].target);
 		T_OK(get(raw, NOW, &cfg, &r), name);

@@ -459,11 +459,13 @@ static const char *view(const char *verdict, bool in_recovery, int timeline, con
 	snprintf(b, sizeof(bufs[0]),
 		 "{\"verdict\":\"%s\",\"reason\":\"%s\",\"votes\":%d,\"quorum\":2,\"voters\":3,"
 		 "\"db_up\":%s,\"in_recovery\":%s,\"timeline\":%d,\"admin\":\"%s\","
-		 "\"lag\":{\"known\":%s,\"ms\":%s,\"bytes\":%s}}",
+		 "\"lag\":{\"known\":%s,\"ms\":%s,\"bytes\":%s,\"bytes_vs_primary\":%s,"
+		 "\"streaming\":%s}}",
 		 verdict, reason, strcmp(verdict, "Primary") == 0 ? 2 : 1,
 		 strcmp(verdict, "Down") == 0 ? "false" : "true", in_recovery ? "true" : "false",
 		 timeline, admin, in_recovery ? "true" : "false", in_recovery ? "1500" : "null",
-		 in_recovery ? "8192" : "null");
+		 in_recovery ? "81920" : "null", in_recovery ? "true" : "false",
+		 in_recovery ? "true" : "null");
 	return b;
 }
 
@@ -534,18 +536,18 @@ static void test_status(void)
 	rc = report(v, false, out, sizeof(out));
 	T_EQ_INT(rc, 0, "split brain with one agreed primary: exit 0");
 	T_EQ_STR(words(row(out, "NODE")),
-		 "NODE ID LOCATION REPMGR ACTIVE PRIMGR REACHABLE TL LAG ADMIN REASON",
+		 "NODE ID LOCATION REPMGR ACTIVE PRIMGR REACHABLE TL LAG BEHIND STREAM ADMIN REASON",
 		 "table header");
 	T_EQ_STR(words(row(out, "node1")),
-		 "node1 1 dc1 primary no Unknown yes 1 - ready 1 of 3 votes, quorum 2 (node2 names "
+		 "node1 1 dc1 primary no Unknown yes 1 - - - ready 1 of 3 votes, quorum 2 (node2 names "
 		 "node2, node3 names node2)",
 		 "node1 row: Unknown, timeline 1, the reason");
 	T_EQ_STR(words(row(out, "node2")),
-		 "node2 2 dc1 primary yes Primary yes 2 - ready 2 of 3 votes, quorum 2 (node1 "
+		 "node2 2 dc1 primary yes Primary yes 2 - - - ready 2 of 3 votes, quorum 2 (node1 "
 		 "names node1)",
 		 "node2 row: Primary");
 	T_EQ_STR(words(row(out, "node3")),
-		 "node3 3 dc1 standby yes Standby yes 2 1.5s drain in recovery (upstream node2)",
+		 "node3 3 dc1 standby yes Standby yes 2 1.5s 80.0kB yes drain in recovery (upstream node2)",
 		 "node3 row: lag, admin drain");
 	T_OK(strstr(out, "agreed primary: node2 (2 of 3 votes, quorum 2, timeline 2)\n") != NULL,
 	     "agreed primary line with votes, quorum, timeline");
@@ -572,6 +574,9 @@ static void test_status(void)
 	T_EQ_INT(json_integer_value(json_object_get(
 			 json_array_get(json_object_get(j, "nodes"), 2), "lag_ms")), 1500,
 		 "--json lag_ms");
+	T_OK(json_is_true(json_object_get(json_array_get(json_object_get(j, "nodes"), 2),
+					  "streaming")),
+	     "--json streaming");
 	json_decref(j);
 
 	/* node1 down and unreachable: exit 0, reason is the error */
@@ -579,7 +584,7 @@ static void test_status(void)
 	rc = report(v, false, out, sizeof(out));
 	T_EQ_INT(rc, 0, "one node unreachable, one agreed primary: exit 0");
 	T_EQ_STR(words(row(out, "node1")),
-		 "node1 1 dc1 primary no - no - - - Failed to connect: Connection refused",
+		 "node1 1 dc1 primary no - no - - - - - Failed to connect: Connection refused",
 		 "unreachable row: REACHABLE no, the error as reason");
 	T_OK(strstr(out, "WARNING") == NULL, "no split brain warning");
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -626,9 +627,78 @@ static void test_transfers(void)
 	srv_stop(&nf);
 }
 
+/* The "lsn" of a primary's vote: PostgreSQL's X/Y notation, strict. */
+static void test_parse_lsn(void)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		uint64_t lsn;
+	} cases[] = {
+	    {"0/3000060", true, 0x3000060},
+	    {"16/B374D848", true, 0x16B374D848ULL},
+	    {"ffffffff/FFFFFFFF", true, UINT64_MAX},
+	    {"0/0", true, 0},
+	    {"0/", false, 0},
+	    {"/1", false, 0},
+	    {"1", false, 0},
+	    {"1/2/3", false, 0},
+	    {"100000000/0", false, 0},
+	    {"0/100000000", false, 0},
+	    {" 0/1", false, 0},
+	    {"0/1 ", false, 0},
+	    {"0x1/2", false, 0},
+	    {"-1/2", false, 0},
+	    {"", false, 0},
+	};
+	static const struct {
+		const char *name;
+		const char *body;
+		bool has_lsn;
+		uint64_t lsn;
+	} votes[] = {
+	    {"a vote with its lsn", "{\"Primary\":\"node1\",\"node_id\":1,\"lsn\":\"0/5022EB0\"" BY,
+	     true, 0x5022EB0},
+	    {"a vote without lsn", "{\"Primary\":\"node1\",\"node_id\":1" BY, false, 0},
+	    {"a vote with a numeric lsn", "{\"Primary\":\"node1\",\"node_id\":1,\"lsn\":5" BY,
+	     false, 0},
+	    {"a vote with a bad lsn", "{\"Primary\":\"node1\",\"node_id\":1,\"lsn\":\"5\"" BY,
+	     false, 0},
+	    {"no vote: the lsn is not read",
+	     "{\"Primary\":null,\"reason\":\"x\",\"lsn\":\"0/5\"" BY, false, 0},
+	};
+	char name[128], buf[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint64_t v = 7;
+		bool ok = api_parse_lsn(cases[i].in, strlen(cases[i].in), &v);
+
+		snprintf(name, sizeof(name), "lsn \"%s\" %s", cases[i].in,
+			 cases[i].ok ? "parses" : "is refused");
+		T_OK(ok == cases[i].ok && (!ok || v == cases[i].lsn), name);
+		if (!cases[i].ok || !ok)
+			continue;
+		api_format_lsn(v, buf, sizeof(buf));
+		snprintf(name, sizeof(name), "lsn \"%s\" formats back", cases[i].in);
+		T_OK(strcasecmp(buf, cases[i].in) == 0, name);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(votes); i++) {
+		struct api_primary a;
+		enum api_primary_kind kind = api_parse_primary(votes[i].body, strlen(votes[i].body), &a);
+
+		snprintf(name, sizeof(name), "/primary: %s", votes[i].name);
+		T_OK(a.has_lsn == votes[i].has_lsn && a.lsn == votes[i].lsn &&
+			     (kind == API_PRIMARY_NAMES || !a.has_lsn),
+		     name);
+		if (strstr(votes[i].body, "node1"))
+			T_OK(kind == API_PRIMARY_NAMES, "an lsn, good or bad, leaves the vote standing");
+	}
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	test_parse_lsn();
 	test_parse_primary();
 	test_parse_primary_kind();
 	test_parse_state();

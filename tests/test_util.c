@@ -56,6 +56,50 @@ static void test_durations(void)
 	}
 }
 
+static void test_sizes(void)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		int64_t bytes;
+		const char *shown;
+	} cases[] = {
+	    {"0", true, 0, "0B"},
+	    {"1500", true, 1500, "1500B"},
+	    {"1500B", true, 1500, "1500B"},
+	    {"16MB", true, 16LL << 20, "16MB"},
+	    {"16mb", true, 16LL << 20, "16MB"},
+	    {"2048kB", true, 2LL << 20, "2MB"},
+	    {"1GiB", true, 1LL << 30, "1GB"},
+	    {"3TB", true, 3LL << 40, "3TB"},
+	    {"16 MB", false, 0, NULL},
+	    {"-1MB", false, 0, NULL},
+	    {"1.5MB", false, 0, NULL},
+	    {"MB", false, 0, NULL},
+	    {"16XB", false, 0, NULL},
+	    {"9223372036854775807", true, INT64_MAX, "9223372036854775807B"},
+	    {"9223372036854775808", false, 0, NULL},
+	    {"8388608TB", false, 0, NULL},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t b = 7;
+		char name[96], shown[32];
+		bool ok = util_parse_size(cases[i].in, &b);
+
+		snprintf(name, sizeof(name), "size \"%s\" %s", cases[i].in,
+		         cases[i].ok ? "parses" : "is rejected");
+		T_OK(ok == cases[i].ok, name);
+		if (!cases[i].ok || !ok)
+			continue;
+		snprintf(name, sizeof(name), "size \"%s\" value", cases[i].in);
+		T_OK(b == cases[i].bytes, name);
+		util_format_size(b, shown, sizeof(shown));
+		snprintf(name, sizeof(name), "size \"%s\" shown", cases[i].in);
+		T_EQ_STR(shown, cases[i].shown, name);
+	}
+}
+
 static void test_format_duration(void)
 {
 	static const struct {
@@ -420,6 +464,7 @@ int main(void)
 {
 	test_durations();
 	test_format_duration();
+	test_sizes();
 	test_ints();
 	test_bools();
 	test_hostport();

@@ -131,10 +131,11 @@ for m in "${required[@]}"; do
 done
 is "${missing# }" "" "[2] node1 has the ${#required[@]} samples issue 10 names"
 missing=
-for m in primgr_replay_lag_seconds primgr_replay_lag_bytes primgr_db_up; do
+for m in primgr_replay_lag_seconds primgr_replay_lag_bytes primgr_db_up \
+	primgr_replica_streaming primgr_replica_lag_bytes; do
 	for i in 2 3; do [ -n "$(metric_value "$i" "$m")" ] || missing="$missing node$i:$m"; done
 done
-is "${missing# }" "" "[2] the standbys have their replay lag in seconds and bytes"
+is "${missing# }" "" "[2] the standbys have their replay lag in seconds and bytes, streaming and the lag behind the primary"
 check "[2] node1 counts requests by endpoint and code" \
 	grep -q '^primgr_http_requests_total{endpoint="metrics",code="200"} [1-9]' "$(metrics_file 1)"
 is "$(metric_value 1 'primgr_verdict{state="Primary"}') $(metric_value 1 primgr_votes) $(metric_value 1 primgr_quorum) $(metric_value 1 primgr_db_up)" \
