@@ -42,6 +42,7 @@ struct cycle {
 	size_t *polled;          /* reply i belongs to nodes[polled[i]] */
 	size_t npolled;
 	bool primary_known;      /* standby: the primary's primgr told its LSN */
+	bool primary_legacy;     /* standby: its primary is in legacy_peers (no LSN to ask) */
 	uint64_t primary_lsn;
 	char primary_error[128]; /* standby: why not ("" when known or not asked) */
 };
@@ -223,6 +224,7 @@ static void cycle_lag(struct snapshot *s, int64_t now)
 	in.replay_lag_ms = p->lag_ms;
 	in.primary_known = cy->primary_known;
 	in.primary_lsn = cy->primary_lsn;
+	in.primary_legacy = cy->primary_legacy;
 	state_lag_update(&R.lag, &in, &R.cfg, now, &out);
 	s->streaming = p->streaming;
 	util_copy_cut(s->receiver_status, p->receiver_status, sizeof(s->receiver_status));
@@ -474,6 +476,14 @@ static bool cycle_ask_primary_lsn(void)
 	if (!p->url[0]) {
 		snprintf(cy->primary_error, sizeof(cy->primary_error), "no URL for %s", p->name);
 		return false;
+	}
+	for (int i = 0; i < R.cfg.nlegacy_peers; i++) {
+		if (strcmp(R.cfg.legacy_peers[i], p->name) == 0) {
+			cy->primary_legacy = true;
+			snprintf(cy->primary_error, sizeof(cy->primary_error),
+			         "%s is in legacy_peers: lag measured on this standby alone", p->name);
+			return false;
+		}
 	}
 	url = p->url;
 	if (!peers_fetch(R.peers, &url, 1, "/primary", cycle_upstream_cb, (void *)(intptr_t)id)) {

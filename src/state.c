@@ -277,7 +277,9 @@ void state_lag_update(struct lag_track *t, const struct lag_sample *in,
 		      const struct config *cfg, int64_t now_ms, struct lag_result *out)
 {
 	int64_t caught = t->caught_up_ms, max = cfg->max_lag_ms;
-	bool unhealthy = !in->streaming || !in->primary_known;
+	/* a legacy primary (the Python service) cannot tell its LSN: while it is one, a standby
+	 * is judged on its own receiver, as before this model (a rolling migration) */
+	bool unhealthy = !in->streaming || (!in->primary_known && !in->primary_legacy);
 	enum lag_cause cause = LAG_CAUSE_NONE;
 	int64_t since = now_ms;
 

@@ -86,6 +86,7 @@ struct lag_sample {
 	int64_t replay_lag_ms;             /* replay-timestamp lag, 0 when all received is replayed */
 	bool primary_known;                /* the primary's primgr told its LSN this refresh */
 	uint64_t primary_lsn;
+	bool primary_legacy;               /* the primary is in legacy_peers: no LSN to learn */
 };
 
 /* What the model keeps between refreshes (zeroed: nothing known yet). */

@@ -227,7 +227,7 @@ struct lag_step {
 	int64_t receipt_age;               /* -1 unknown */
 	uint64_t replay, receive;
 	int64_t replay_lag;                /* -1 unknown */
-	int64_t primary;                   /* -1: not learned this refresh */
+	int64_t primary;                   /* -1: not learned this refresh; -2: a legacy primary */
 	/* expected */
 	bool known;
 	int64_t ms;
@@ -261,6 +261,7 @@ static void run_lag_steps(const char *what, const struct lag_step *st, size_t n,
 			.replay_lag_ms = x->replay_lag,
 			.primary_known = x->primary >= 0,
 			.primary_lsn = x->primary >= 0 ? (uint64_t)x->primary : 0,
+			.primary_legacy = x->primary == -2,
 		};
 		struct lag_result out;
 		struct snapshot *s = snap(VERDICT_STANDBY, NOW + x->t);
@@ -361,7 +362,19 @@ static void test_lag_model(void)
 		{ 5000, true, 10, 6000, 6000, 0, 6100, true, 10, 100, N, -1, "up 100%\n" },
 	};
 
+	/* the primary still runs the Python service (legacy_peers): it cannot tell its LSN, so a
+	 * standby is measured on its own while it streams, as before the lag model */
+	static const struct lag_step legacy[] = {
+		{ 0, true, 10, 800, 800, 0, -2, true, 10, -1, N, -1, "up 100%\n" },
+		{ 2000, true, 10, 900, 900, 0, -2, true, 10, -1, N, -1, "up 100%\n" },
+		{ 5500, true, 10, 970, 970, 0, -2, true, 10, -1, N, -1, "up 100%\n" },
+		{ 9000, true, 10, 990, 990, 0, -2, true, 10, -1, N, -1, "up 100%\n" },
+		{ 9500, false, -1, 990, 990, 0, -2, true, 510, -1, N, -1, "up 100%\n" },
+		{ 12501, false, -1, 990, 990, 0, -2, true, 3511, -1, NS, 12501, "up 10%\n" },
+	};
+
 	run_lag_steps("idle", idle, ARRAY_SIZE(idle), 0);
+	run_lag_steps("a legacy primary", legacy, ARRAY_SIZE(legacy), 0);
 	run_lag_steps("writing", writing, ARRAY_SIZE(writing), 0);
 	run_lag_steps("receiver stopped", stopped, ARRAY_SIZE(stopped), 0);
 	run_lag_steps("idle, receiver stopped", idle_stopped, ARRAY_SIZE(idle_stopped), 0);
