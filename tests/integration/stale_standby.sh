@@ -21,19 +21,18 @@ LAG_INI=(replica.lag_full=1s replica.max_lag=3s replica.lag_grace=2s replica.min
 # check on pg_read (agent-inter 1s) and 1s for this script's sampling on a loaded box
 SLACK_MS=3000
 
-# eventually TIMEOUT_S CMD...: wait_for, under the name the brief uses (cluster.sh may have it)
-type eventually >/dev/null 2>&1 || eventually() { wait_for "$@"; }
-# never_for SECONDS CMD...: CMD fails at no sample (every 200 ms) for SECONDS; NEVER_SEEN is
-# the first failing sample's time (ms since the start of the window), empty when none.
-type never_for >/dev/null 2>&1 || never_for() {
+# holds_for SECONDS CMD...: CMD succeeds at every sample (every 200 ms) for SECONDS (the
+# opposite of cluster.sh's never_for, whose CMD must never succeed); HOLD_BROKE is the first
+# failing sample's time (ms since the start of the window), empty when none.
+holds_for() {
 	local limit start now
 	limit=$(awk -v t="$1" 'BEGIN { printf "%d", t * 1000 }')
 	shift
 	start=$(now_ms)
-	NEVER_SEEN=
+	HOLD_BROKE=
 	while now=$(now_ms) && [ $((now - start)) -lt "$limit" ]; do
 		if ! "$@"; then
-			NEVER_SEEN=$((now - start))
+			HOLD_BROKE=$((now - start))
 			return 1
 		fi
 		sleep 0.2
@@ -66,7 +65,7 @@ reads_full() {
 	ha_is pg_read node2 UP && ha_is pg_read node3 UP &&
 		[ "$(ha_weight pg_read node2)" = 100 ] && [ "$(ha_weight pg_read node3)" = 100 ]
 }
-if eventually 20 reads_full; then
+if wait_for 20 reads_full; then
 	ok "[1] pg_read: node2 and node3 UP at weight 100 (after ${WAIT_MS} ms)"
 else
 	not_ok "[1] pg_read: node2 and node3 UP at weight 100"
@@ -80,16 +79,16 @@ done
 is "$(http_code 3 '/replica?replication_state=streaming')" 200 \
 	"[1] node3 /replica?replication_state=streaming: 200"
 # longer than max_lag + lag_grace: an idle standby must not age into #lag
-if never_for 7 reads_full; then
+if holds_for 7 reads_full; then
 	ok "[1] idle (no writes) for 7 s > max_lag + lag_grace: both standbys stay UP at weight 100"
 else
-	not_ok "[1] idle: both standbys stay UP at weight 100 (broke after ${NEVER_SEEN} ms)"
+	not_ok "[1] idle: both standbys stay UP at weight 100 (broke after ${HOLD_BROKE} ms)"
 	show
 fi
 
 # --- [2] node3 stops replicating while the primary keeps writing -------------------------------
 writer_start 20
-eventually 5 eval '[ "$(writer_count "$P1")" -gt 0 ]'
+wait_for 5 eval '[ "$(writer_count "$P1")" -gt 0 ]'
 check "[2] the writer commits through the write frontend on node1 ($(writer_ports))" \
 	test "$(writer_count "$P1")" -gt 0
 OLD_CONNINFO=$(node_psql 3 "SELECT current_setting('primary_conninfo')")
@@ -117,7 +116,7 @@ out_of_reads() {
 	ha_is pg_read node3 DOWN && ha_agent_says pg_read node3 | grep -q -e not-streaming -e lag
 }
 limit=$((MAX_LAG_MS + GRACE_MS + SLACK_MS))
-if eventually 20 out_of_reads; then
+if wait_for 20 out_of_reads; then
 	took=$(($(now_ms) - t_break))
 	says=$(ha_agent_says pg_read node3)
 	check "[2] node3 DOWN in pg_read ${took} ms after primary_conninfo broke, agent '${says}' (limit max_lag + lag_grace + ${SLACK_MS} ms = ${limit} ms)" \
@@ -141,6 +140,7 @@ is "$(http_json 3 /cluster '.lag.streaming')" false "[2] node3 /cluster: lag.str
 check "[2] node3 /cluster: lag.bytes > 0 behind the primary ($(http_json 3 /cluster '.lag.bytes'))" \
 	test "$(http_json 3 /cluster '.lag.bytes')" -gt 0
 metrics_of() { curl -s --noproxy '*' -m 3 "http://127.0.0.1:${NODE_HTTP[$1]}/metrics"; }
+# shellcheck disable=SC2034 # read by the checks below, through eval
 metrics=$(metrics_of 3)
 check "[2] node3 /metrics: primgr_replica_streaming 0" \
 	eval 'grep -qx "primgr_replica_streaming 0" <<<"$metrics"'
@@ -155,7 +155,7 @@ is "$(http_code 2 '/replica?replication_state=streaming')" 200 \
 t_fix=$(now_ms)
 set_conninfo "$OLD_CONNINFO" || not_ok "[3] node3: primary_conninfo restored"
 back() { ha_is pg_read node3 UP && [ "$(ha_weight pg_read node3)" = 100 ]; }
-if eventually 20 back; then
+if wait_for 20 back; then
 	ok "[3] node3 UP in pg_read at weight 100 again ${WAIT_MS} ms after primary_conninfo was restored"
 else
 	not_ok "[3] node3 UP in pg_read at weight 100 again"
