@@ -26,6 +26,7 @@
 #include "realprimary.h"
 #include "server.h"
 #include "state.h"
+#include "helpers.h"
 #include "t.h"
 
 enum { HTTP4, HTTP_ANY, AGENT_PRIMARY, AGENT_REPLICA, AGENT_SEND, NPORTS };
@@ -104,16 +105,12 @@ static void child_term_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* The shipped defaults with short timeouts and kernel-picked ports. */
-static void test_config(struct config *cfg)
+/* The unit tests' configuration (helpers.h) with a snapshot that never goes stale, short
+ * timeouts and kernel-picked ports. */
+static void server_test_config(struct config *cfg)
 {
-	config_defaults(cfg);
-	cfg->replica_include_primary = false;
+	test_config(cfg);
 	cfg->stale_after_ms = 3600000;
-	cfg->lag_full_ms = 5000;
-	cfg->max_lag_ms = 30000;
-	cfg->lag_grace_ms = 10000;
-	cfg->min_weight = 10;
 	cfg->max_connections = 10000;
 	cfg->client_timeout_ms = 300;
 	cfg->idle_timeout_ms = 1000;
@@ -663,7 +660,7 @@ static void test_cap(void)
 	bool eof;
 	int64_t t0;
 
-	test_config(&cfg);
+	server_test_config(&cfg);
 	cfg.max_connections = 5;
 	cfg.client_timeout_ms = 10000;
 	if (!child_spawn(&c, &cfg, false)) {
@@ -722,7 +719,7 @@ static void test_many_idle(void)
 		rl.rlim_cur = IDLE + 100;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	test_config(&cfg);
+	server_test_config(&cfg);
 	cfg.client_timeout_ms = 30000;
 	cfg.idle_timeout_ms = 30000;
 	if (!child_spawn(&c, &cfg, false)) {
@@ -803,7 +800,7 @@ static void test_emfile(void)
 	long before, after;
 	char resp[8192];
 
-	test_config(&cfg);
+	server_test_config(&cfg);
 	cfg.client_timeout_ms = 20000;
 	if (!child_spawn_limited(&c, &cfg, false, 32)) {
 		T_OK(false, "EMFILE server starts");
@@ -846,7 +843,7 @@ static void test_first_round(void)
 	int answered, cancelled, left, afd, hfd;
 	bool eof;
 
-	test_config(&cfg);
+	server_test_config(&cfg);
 	child_fresh = true;
 	if (!child_spawn(&c, &cfg, false)) {
 		child_fresh = false;
@@ -898,7 +895,7 @@ static void hold_for_transcripts(void)
 
 	if (!hold || atoi(hold) <= 0)
 		return;
-	test_config(&cfg);
+	server_test_config(&cfg);
 	cfg.client_timeout_ms = 5000;
 	if (!child_spawn(&c, &cfg, true))
 		return;
@@ -918,7 +915,7 @@ int main(void)
 	int answered, cancelled, left;
 
 	signal(SIGPIPE, SIG_IGN);
-	test_config(&cfg);
+	server_test_config(&cfg);
 	if (!child_spawn(&c, &cfg, true)) {
 		T_OK(false, "server starts");
 		return t_done();
