@@ -89,6 +89,6 @@ rs_run_mode() {
 	writer_stop
 	RS_FAILED=$(writer_count ERR "$t0" "$t1")
 	RS_WRITES=$(writer_count ALL "$t0" "$t1")
-	diag "$name: $n restarts in $((t1 - t0)) ms, sessions killed $RS_KILLED, writes failed $RS_FAILED of $RS_WRITES"
+	diag "$name: $n x $restart in $((t1 - t0)) ms, sessions killed $RS_KILLED, writes failed $RS_FAILED of $RS_WRITES"
 	[ "$RS_FAILED" = 0 ] || diag "$(awk -v a="$t0" -v b="$t1" '$2 == "ERR" && $3 >= a && $3 <= b' "$WRITER_LOG" | head -n 5)"
 }
