@@ -9,7 +9,9 @@
 #       (target 0 and 0)
 #   [3] systemctl reload primgr: SIGHUP, the changed key is taken (log line, /metrics), the
 #       process stays; no session killed, no write failed meanwhile
-#   [4] systemctl stop primgr.socket primgr.service: node1 out of pg_write within the bound
+#   [4] systemctl restart primgr.socket primgr.service (how primgr(8) has a listener
+#       changed): both units come back, node1 answers
+#   [5] systemctl stop primgr.socket primgr.service: node1 out of pg_write within the bound
 #       of haproxy/primgr.cfg (2 s after the last answer, plus a check)
 #
 # The systemd: this machine's PID 1 is not systemd, so the test boots /lib/systemd/systemd
@@ -246,14 +248,23 @@ is "$RS_KILLED/$RS_FAILED" "0/0" "[3] systemctl reload primgr x 3: sessions kill
 is "$(rs_metric 1 'primgr_config_reloads_total{result="ok"}')" 3 \
 	"[3] ... each reload taken: primgr_config_reloads_total{result=\"ok\"} 3, same process"
 
-# --- [4] primgr stopped for good: out within the bound -----------------------------------
+# --- [4] both units restarted (primgr(8)'s way to change a listener) ----------------------
+sctl restart primgr.socket primgr.service >>"$CT_DIR/commands.log" 2>&1 ||
+	{ not_ok "[4] systemctl restart primgr.socket primgr.service"; sd_diag; }
+both_up() {
+	echo "socket $(sctl is-active primgr.socket), service $(sctl is-active primgr.service), /state $(http_code 1 /state)"
+}
+is_eventually 20 "socket active, service active, /state 200" \
+	"[4] systemctl restart primgr.socket primgr.service: both back, node1 answers ({ms} ms)" both_up
+
+# --- [5] primgr stopped for good: out within the bound -----------------------------------
 # With the socket active, a check would start the service again: stopping primgr for good
 # is stopping both units. The port then refuses: out within inter + 2 x fastinter (2 s).
 wait_for 10 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'
 sctl stop primgr.socket primgr.service >>"$CT_DIR/commands.log" 2>&1
 if wait_for 4 eval '! ha_is pg_write node1 UP'; then
-	ok "[4] systemctl stop primgr.socket primgr.service: node1 out of pg_write after ${WAIT_MS} ms (bound 2 s + a check)"
+	ok "[5] systemctl stop primgr.socket primgr.service: node1 out of pg_write after ${WAIT_MS} ms (bound 2 s + a check)"
 else
-	not_ok "[4] systemctl stop primgr.socket primgr.service: node1 out of pg_write within 4 s ($(ha_view pg_write))"
+	not_ok "[5] systemctl stop primgr.socket primgr.service: node1 out of pg_write within 4 s ($(ha_view pg_write))"
 fi
 tap_done
