@@ -399,7 +399,9 @@ static const struct route {
 	unsigned query;                                      /* Q_* it understands */
 } routes[] = {
 	{ "/state", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0 },
-	{ "/", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0 },
+	/* haproxy's bare "option httpchk" sends OPTIONS / and passes any 2xx: / must fail
+	 * closed on a standby (/state's 202 would pass it), so it is a leader check. */
+	{ "/", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
 	{ "/read-write", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
 	{ "/leader", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
 	{ "/master", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
