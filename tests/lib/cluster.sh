@@ -692,13 +692,15 @@ node_thaw() {
 
 # failover_to J: the textbook manual failover. Immediate stop of the current primary,
 # `repmgr standby promote` on J, `standby follow` on every other running data node.
-# Sets FO_STOP_MS, FO_PROMOTE_MS, FO_FOLLOW_MS, FO_PROMOTED_AT (now_ms when promote returned)
-# and prints them as TAP comments.
+# Sets FO_STOP_MS, FO_PROMOTE_MS, FO_FOLLOW_MS, FO_STOPPED_AT (now_ms when the old primary's
+# stop returned: it committed nothing after that), FO_PROMOTED_AT (now_ms when promote
+# returned) and prints them as TAP comments.
 failover_to() {
 	local j=$1 old=$CT_PRIMARY k t0 t1 t2 t3
 	t0=$(now_ms)
 	node_stop "$old" immediate || return 1
 	t1=$(now_ms)
+	FO_STOPPED_AT=$t1
 	ct_run "node$j standby promote" "$REPMGR" -f "$(node_conf "$j")" standby promote || return 1
 	t2=$(now_ms)
 	FO_PROMOTED_AT=$t2
