@@ -44,7 +44,7 @@ trap 'rm -rf "$tmp"' EXIT
 # the time origin and end: 5 s before the first fault (or the first poll), the last poll
 read -r t0 t1 < <(awk 'FILENAME == ARGV[1] { if (f == "" || $1 < f) f = $1; next }
 	{ if (p == "" || $1 < p) p = $1; if ($1 > e) e = $1 }
-	END { s = f != "" ? f - 5000 : p; if (s < p) s = p; print s + 0, e + 0 }' "$faults" "$polls")
+	END { s = f != "" ? f - 5000 : p; if (s < p) s = p; printf "%.0f %.0f\n", s, e }' "$faults" "$polls")
 [ "$t1" -gt "$t0" ] || { echo "plot.sh: no polls in $polls" >&2; exit 1; }
 
 # lanes: the verdict per 100 ms slot, runs of one verdict as boxes "x0 x1 lane rgb"
