@@ -961,6 +961,9 @@ static void test_ui(void)
 	T_OK(get("POST /ui HTTP/1.1\r\nContent-Length: 0\r\n\r\n", NOW, &cfg, &r) &&
 		     r.code == 405 && strstr(r.head, HTTP_ALLOW_LINE),
 	     "POST /ui: 405");
+	get("GET /metrics HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
+	T_OK(strstr(r.body, "primgr_http_requests_total{endpoint=\"ui\",code=\"200\"} ") != NULL,
+	     "/ui counts under endpoint=\"ui\"");
 	publish(VERDICT_DOWN, 1, NOW - 120); /* no node list */
 	T_OK(get("GET /ui HTTP/1.1\r\n\r\n", NOW, &cfg, &r) && r.code == 200 &&
 		     strstr(r.head, "; connect-src 'self'; base-uri"),

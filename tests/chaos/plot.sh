@@ -112,6 +112,7 @@ set xtics nomirror out
 set mxtics 5
 set grid xtics lc rgb "#dddddd"
 set border 3
+set rmargin 16
 set key outside below horizontal samplen 1.5 width 1
 set style fill solid 1.0 noborder
 load "$tmp/faults.gp"
