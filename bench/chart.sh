@@ -118,7 +118,7 @@ keys=$(awk '{ t = $1 == "minimal" ? "minimal server (accept, write, close)" : $1
 xmax=$(awk 'END { print $1 + 0.8 }' "$tmp/bars")
 
 if ! gnuplot >"$tmp/gnuplot.out" 2>&1 <<EOF || [ ! -s "$tmp/chart.png" ]; then
-set terminal pngcairo size 1150,520 font "DejaVu Sans,10"
+set terminal pngcairo size 1150,520 font "DejaVu Sans,10" noenhanced
 set output "$tmp/chart.png"
 set title "CPU µs per request (server process user+system time / requests; median, bar: range)\nbench/run.sh${when:+, $when}"
 set ylabel "CPU µs / request"

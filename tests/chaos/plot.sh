@@ -83,16 +83,18 @@ for k in ok lag split-brain; do
 done
 
 # faults: a shaded span each, the names on two alternating rows above the lanes
-awk -v t0="$t0" -v n="$n" '{
+secs=$(((t1 - t0) / 1000 + 1))
+# (a name in the last fifth of the time ends at its span's end, so that it is not cut off)
+awk -v t0="$t0" -v n="$n" -v secs="$secs" '{
 	x0 = ($1 - t0) / 1000; x1 = ($2 - t0) / 1000; if (x1 <= x0) x1 = x0 + 0.5
 	label = $3; for (i = 4; i <= NF; i++) label = label " " $i
 	gsub(/["\\]/, "", label)
 	printf "set object %d rect from %.3f, 0.5 to %.3f, %.2f fc rgb \"#5a5a8a\" fs transparent solid 0.13 noborder front\n", NR, x0, x1, n + 0.95
-	printf "set label %d \"%s\" at %.3f, %.2f left font \",8\" front\n", NR, label, x0 + 0.3, n + (NR % 2 ? 0.62 : 0.82)
+	if (x0 > secs * 0.8) printf "set label %d \"%s\" at %.3f, %.2f right font \",8\" front\n", NR, label, x1 - 0.3, n + (NR % 2 ? 0.62 : 0.82)
+	else printf "set label %d \"%s\" at %.3f, %.2f left font \",8\" front\n", NR, label, x0 + 0.3, n + (NR % 2 ? 0.62 : 0.82)
 }' "$faults" >"$tmp/faults.gp"
 
 ytics=$(awk '{ printf "%s\"%s\" %d", (NR > 1 ? ", " : ""), $1, NR }' "$nodes")
-secs=$(((t1 - t0) / 1000 + 1))
 width=$((secs * 4 + 300))
 [ "$width" -lt 1000 ] && width=1000
 [ "$width" -gt 2400 ] && width=2400
@@ -100,7 +102,7 @@ height=$((n * 70 + 190))
 esc_title=${title//\"/}
 
 gnuplot >"$tmp/gnuplot.out" 2>&1 <<EOF
-set terminal pngcairo size $width,$height font "DejaVu Sans,9"
+set terminal pngcairo size $width,$height font "DejaVu Sans,9" noenhanced
 set output "$out"
 set title "$esc_title"
 set xlabel "seconds"
@@ -112,7 +114,6 @@ set xtics nomirror out
 set mxtics 5
 set grid xtics lc rgb "#dddddd"
 set border 3
-set rmargin 16
 set key outside below horizontal samplen 1.5 width 1
 set style fill solid 1.0 noborder
 load "$tmp/faults.gp"

@@ -126,7 +126,7 @@ if ! netns_usable; then
 fi
 [ -z "${PGM_NETNS:-}" ] && echo "# partition: $CYCLES cycle(s), seed $SEED (replay: $0 ${ARGS[*]} --seed $SEED)"
 # from here on, in the hub namespace (the outer run waits, then deletes the namespaces)
-netns_enter "$0" "${ARGS[@]}" --seed "$SEED"
+netns_enter "$0" "${ARGS[@]}" --seed "$SEED" --plot "$PLOT"
 
 # shellcheck source=../chaos/lib.sh
 . "$(dirname "$0")/../chaos/lib.sh"
