@@ -84,20 +84,28 @@ done
 
 # faults: a shaded span each, the names on two alternating rows above the lanes
 secs=$(((t1 - t0) / 1000 + 1))
-# (a name in the last fifth of the time ends at its span's end, so that it is not cut off)
-awk -v t0="$t0" -v n="$n" -v secs="$secs" '{
+width=$((secs * 4 + 300))
+[ "$width" -lt 1000 ] && width=1000
+[ "$width" -gt 2400 ] && width=2400
+# The names go on three rows above the lanes: each on the first row where it does not run
+# into the name before it (its width guessed at 6 px a character), none past the end.
+awk -v t0="$t0" -v n="$n" -v secs="$secs" -v px="$((width - 100))" '{
 	x0 = ($1 - t0) / 1000; x1 = ($2 - t0) / 1000; if (x1 <= x0) x1 = x0 + 0.5
 	label = $3; for (i = 4; i <= NF; i++) label = label " " $i
 	gsub(/["\\]/, "", label)
 	printf "set object %d rect from %.3f, 0.5 to %.3f, %.2f fc rgb \"#5a5a8a\" fs transparent solid 0.13 noborder front\n", NR, x0, x1, n + 0.95
-	if (x0 > secs * 0.8) printf "set label %d \"%s\" at %.3f, %.2f right font \",8\" front\n", NR, label, x1 - 0.3, n + (NR % 2 ? 0.62 : 0.82)
-	else printf "set label %d \"%s\" at %.3f, %.2f left font \",8\" front\n", NR, label, x0 + 0.3, n + (NR % 2 ? 0.62 : 0.82)
+	w = (length(label) * 6 + 8) * secs / px
+	at = x0 + 0.3; if (at + w > secs) at = secs - w; if (at < 0) at = 0
+	best = 1
+	for (r = 1; r <= 3; r++) {
+		if (!(r in end) || end[r] <= at) { best = r; break }
+		if (end[r] < end[best]) best = r
+	}
+	end[best] = at + w
+	printf "set label %d \"%s\" at %.3f, %.2f left font \",8\" front\n", NR, label, at, n + 0.45 + 0.15 * best
 }' "$faults" >"$tmp/faults.gp"
 
 ytics=$(awk '{ printf "%s\"%s\" %d", (NR > 1 ? ", " : ""), $1, NR }' "$nodes")
-width=$((secs * 4 + 300))
-[ "$width" -lt 1000 ] && width=1000
-[ "$width" -gt 2400 ] && width=2400
 height=$((n * 70 + 190))
 esc_title=${title//\"/}
 
@@ -107,7 +115,7 @@ set output "$out"
 set title "$esc_title"
 set xlabel "seconds"
 set xrange [0:$secs]
-set yrange [0.5:$n + 0.95]
+set yrange [0.5:$n + 1.0]
 set ytics ($ytics)
 set ytics nomirror
 set xtics nomirror out
