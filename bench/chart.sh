@@ -3,7 +3,7 @@
 # from the Markdown alone, so that it can be drawn again without running the bench.
 #
 #   bench/chart.sh [-o PNG] [TABLE.md]       (default: bench/results/latest.md -> latest.png)
-#   bench/chart.sh --check [TABLE.md [PNG]]  (exit 0 when PNG was drawn from that TABLE.md)
+#   bench/chart.sh --check [TABLE.md [PNG]]  (exit 0, silent, when PNG was drawn from it)
 #
 # One group of bars per check kind (agent-check with a new connection, HTTP /state with
 # Connection: close and keep-alive, at 1 and 50 connections, and paced at 2,000/s): CPU µs
@@ -41,10 +41,7 @@ tag="bench/run.sh table sha256 $sum"
 if [ "$check" = 1 ]; then
 	[ -r "$png" ] || { echo "chart.sh: no $png" >&2; exit 1; }
 	got=$(LC_ALL=C grep -a -o 'bench/run.sh table sha256 [0-9a-f]\{64\}' "$png" | head -n 1)
-	if [ "$got" = "$tag" ]; then
-		echo "chart.sh: $png was drawn from $md"
-		exit 0
-	fi
+	[ "$got" = "$tag" ] && exit 0
 	echo "chart.sh: $png was not drawn from this $md (${got:-no table hash}; the table's is $sum):" \
 		"run bench/chart.sh $md" >&2
 	exit 1
