@@ -426,7 +426,9 @@ static const struct route {
 	bool (*headers)(const struct http_request *req, const struct api_view *x, struct buf *out);
 } routes[] = {
 	{ "/state", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0, NULL },
-	{ "/", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0, NULL },
+	/* haproxy's bare "option httpchk" sends OPTIONS / and passes any 2xx: / must fail
+	 * closed on a standby (/state's 202 would pass it), so it is a leader check. */
+	{ "/", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },
 	{ "/read-write", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },
 	{ "/leader", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },
 	{ "/master", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },

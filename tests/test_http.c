@@ -615,7 +615,7 @@ static void test_code_table(void)
 		int code[4]; /* Primary, Standby, Down, Unknown */
 	} rows[] = {
 		{ "/state", { 200, 202, 503, 509 } },
-		{ "/", { 200, 202, 503, 509 } },
+		{ "/", { 200, 503, 503, 503 } }, /* bare "option httpchk": only the agreed primary passes */
 		{ "/read-write", { 200, 503, 503, 503 } },
 		{ "/leader", { 200, 503, 503, 503 } },
 		{ "/master", { 200, 503, 503, 503 } },
