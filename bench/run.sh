@@ -30,7 +30,8 @@
 # (pg_stat_statements, every role but the benchmark's own).
 #
 # Prints a Markdown table and the targets of issue 8 with their ratios; saves the raw
-# measurements and the table in bench/results/<date>.{raw,md} (and latest.md). Stops every
+# measurements and the table in bench/results/<date>.{raw,md} (and latest.md, with its chart
+# latest.png by bench/chart.sh: `bench/chart.sh` alone draws it again from latest.md). Stops every
 # process it started (by pid) and removes its temp dirs. As root it installs what is
 # missing (wrk, nginx-light, util-linux) with apt-get and runs the servers as user postgres.
 #
@@ -793,5 +794,8 @@ fi
 TABLE=$OUT_DIR/$STAMP.md
 summarize "$RAW" >"$TABLE"
 cp "$TABLE" "$OUT_DIR/latest.md"
+# the chart beside it, drawn from the Markdown alone (bench/chart.sh; gnuplot)
+bash "$BENCH_DIR/chart.sh" -o "$OUT_DIR/latest.png" "$OUT_DIR/latest.md" >&2 ||
+	say "warning: no chart (bench/chart.sh failed; install gnuplot-nox)"
 cat "$TABLE"
 say "raw measurements: $RAW; table: $TABLE"

@@ -116,6 +116,9 @@ check "the black-hole phase ran (node1 Primary with 2 of 3 votes)" \
 	grep -q 'black-hole phase: .*"votes":2,"quorum":2' "$out/stderr"
 check "the idle phase held 5000 connections" grep -q 'idle phase: ready open=5000' "$out/stderr"
 
+check "latest.png is drawn beside latest.md, from it (bench/chart.sh --check)" \
+	bash "$top_srcdir/bench/chart.sh" --check "$md" "$out/results/latest.png"
+
 check "--summary rebuilds the same table from the raw file" \
 	cmp -s <("$top_srcdir/bench/run.sh" --summary "$raw" 2>/dev/null) "$md"
 
