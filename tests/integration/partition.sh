@@ -49,13 +49,7 @@ while read -r c fault rows sbw _ lost _ outage det _ healed cok rest; do
 done < <(sed -n '/^cycle  fault/,/^$/p' "$out")
 [ "$nseen" -eq "$n" ] || not_ok "run.sh printed $nseen of $n cycles in its summary table"
 # the run's timeline picture (tests/chaos/plot.sh, gnuplot)
-if ! command -v gnuplot >/dev/null; then
-	skip "the run's timeline PNG: no gnuplot (scripts/install-deps.sh installs gnuplot-nox)"
-elif [ "$(head -c 8 "$png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
-	ok "the run's timeline is drawn: $png ($(wc -c <"$png") bytes)"
-else
-	not_ok "the run's timeline is drawn: no PNG in $png"
-fi
+timeline_drawn "$png"
 final=$(grep '^partition ' "$out" | tail -n 1)
 if [ "$rc" -eq 0 ]; then
 	ok "tests/partition/run.sh -n $n exits 0 (${final:-no final line})"

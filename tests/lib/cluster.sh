@@ -140,6 +140,18 @@ skip_all() {
 	exit 0
 }
 
+# timeline_drawn PNG: one TAP line: the fault run drew its timeline (tests/chaos/plot.sh) in
+# PNG, judged by the file's 8-byte PNG signature; a skip without gnuplot.
+timeline_drawn() {
+	if ! command -v gnuplot >/dev/null; then
+		skip "the run's timeline PNG: no gnuplot (scripts/install-deps.sh installs gnuplot-nox)"
+	elif [ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+		ok "the run's timeline is drawn: $1 ($(wc -c <"$1") bytes)"
+	else
+		not_ok "the run's timeline is drawn: no PNG in $1"
+	fi
+}
+
 # cluster_require [PROGRAM...]: pg_ctl, initdb, repmgr, curl, jq plus the given ones.
 cluster_require() {
 	local p missing=
