@@ -214,14 +214,18 @@ judge() {
 				verdict = k ? sc[p, k] : "none"
 				kind = "ok"
 				if (verdict != "200" && !(k < ns[p] && sc[p, k + 1] == "200" && st[p, k + 1] - t <= 500)) {
-					last200 = 0
-					for (j = k; j >= 1 && st[p, j] >= t - grace; j--)
-						if (sc[p, j] == "200") { last200 = st[p, j]; break }
-					kind = last200 ? "lag" : "split-brain"
-					if (last200) lag++; else sbw++
+					# haproxy can act only once primgr stops saying Primary: the reaction
+					# window opens at the first answer after the last 200 (a frozen primgr
+					# answers nothing until it thaws), and lasts the grace
+					last200 = 0; ended = 0
+					for (j = k; j >= 1; j--)
+						if (sc[p, j] == "200") { last200 = st[p, j]; ended = st[p, j + 1]; break }
+					kind = last200 && t - ended <= grace ? "lag" : "split-brain"
+					if (kind == "lag") lag++; else sbw++
 					line[++nl] = sprintf("%s row %d on port %d at %.0f (%s): primgr said %s at %.0f%s", kind,
 						rn[r], p, t, rs[r] == "T" ? "its table" : "acked, not in a table",
-						verdict, k ? st[p, k] : 0, last200 ? sprintf(", Primary at %.0f", last200) : "")
+						verdict, k ? st[p, k] : 0,
+						last200 ? sprintf(", Primary at %.0f, not since %.0f", last200, ended) : "")
 				}
 				# every row for the timeline picture: "ms state_url kind"
 				if (marks != "") printf "%.0f %s %s\n", t, url[p], kind >>marks
@@ -256,28 +260,30 @@ outage() {
 
 # selftest: judge on a made-up timeline, so that the check is known to be able to fail.
 # node1 (PostgreSQL port 1001) is Primary until 5000 ms, then Unknown; node2 (1002) is a
-# Standby until 6000 ms, then Primary, its primgr silent (000) from 8000 to 9000 ms.
+# Standby until 6000 ms, then Primary, its primgr silent (000) from 8000 to 9000 ms (frozen),
+# then Unknown: haproxy's reaction window opens at 9000, not at its last 200 (7900).
 selftest() {
-	local d got expect='7 2 1 1 0'
+	local d got expect='8 2 2 1 0'
 	d=$(mktemp -d "${TMPDIR:-/tmp}/primgr-chaos-selftest.XXXXXX") || return 1
 	CT_N=2 NODE_TYPE=(x primary standby) NODE_PORT=(x 1001 1002) NODE_HTTP=(x 2001 2002)
 	awk 'BEGIN {
 		for (t = 1000; t <= 10000; t += 100) {
 			printf "%d http://127.0.0.1:2001/state %s\n", t, t < 5000 ? 200 : 509
-			printf "%d http://127.0.0.1:2002/state %s\n", t, t < 6000 ? 202 : (t >= 8000 && t <= 9000) ? "000" : 200
+			printf "%d http://127.0.0.1:2002/state %s\n", t, t < 6000 ? 202 : t < 8000 ? 200 : t < 9000 ? "000" : 509
 		}
 	}' >"$d/poll"
 	# ok on node1 / lag / split-brain on node1 after the grace / ok just before node2 is seen
-	# Primary / ok while node2's primgr is silent / split-brain on the standby
+	# Primary / ok while node2's primgr is silent / split-brain on the standby / lag on node2
+	# 50 ms after it thawed and said Unknown
 	printf '%s\n' "1 1001 4000 T" "2 1001 5500 T" "3 1001 7000 T" "4 1002 5950 T" \
-		"5 1002 8500 T" "6 1002 3000 T" >"$d/rows"
+		"5 1002 8500 T" "6 1002 3000 T" "9 1002 9050 T" >"$d/rows"
 	# acknowledged and in a table / acknowledged and lost (ok on node2) / a failure
 	printf '%s\n' "1 1001 4001" "7 1002 7000" "8 ERR 7100 connection_refused" >"$d/writer"
 	got=$(judge 1000 10000 "$d/poll" "$d/rows" "$d/writer")
 	rm -rf "$d"
 	diag "$got"
 	[ "$(head -n 1 <<<"$got")" = "$expect" ] || { echo "# selftest: expected '$expect'"; return 1; }
-	echo "# selftest passed: the judge finds 2 split-brain rows, 1 lag row, 1 lost row"
+	echo "# selftest passed: the judge finds 2 split-brain rows, 2 lag rows, 1 lost row"
 }
 
 # --- the verdict timeline: every node's /state every ~100 ms -----------------------------------
