@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -716,6 +717,11 @@ static void conn_new(int fd, const struct listener *l)
 		conn_agent_reply(c, l->role, true);
 	} else if (l->tls) {
 		/* The handshake counts against client_timeout, as the request would. */
+		int one = 1;
+
+		/* The handshake's last flight and the session ticket go out as separate writes:
+		 * with Nagle the second waits for the client's delayed ACK (40 ms). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->tls = tls_session_new(srv.tls_ctx, fd);
 		if (!c->tls) {
 			conn_close(c);
