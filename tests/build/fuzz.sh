@@ -1,7 +1,7 @@
 #!/bin/bash
 # The libFuzzer targets in CI: builds them (make fuzz), replays every seed corpus and
 # fuzzes each target for PRIMGR_FUZZ_SECONDS (default 20) seconds: about 3 minutes for
-# the 7 targets. A crash, a leak, a timeout or a broken invariant is a failure.
+# the 8 targets. A crash, a leak, a timeout or a broken invariant is a failure.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 seconds=${PRIMGR_FUZZ_SECONDS:-20}
