@@ -159,7 +159,9 @@ is_eventually 15 "2 2" "[b] node1 no longer counts node3's vote (2 votes, quorum
 	votes_quorum 1
 is "$(http_json 1 /cluster '.nodes[] | select(.node_name == "node3") | .reachable')" false \
 	"[b] node1 sees node3 as unreachable"
-diag "node1's view of node3's vote: $(http_json 1 /cluster '.nodes[] | select(.node_name == "node3") | .vote.detail')"
+node3_detail() { http_json 1 /cluster '.nodes[] | select(.node_name == "node3") | .vote.detail'; }
+eventually 10 "[b] ... because its certificate does not verify ({ms} ms)" \
+	eval 'node3_detail | grep -Ei "ssl|certificate"'
 is "$(https_code 1 /health impostor3)" 000 \
 	"[b] a client certificate from another CA fails the handshake on node1"
 eventually 10 "[b] node1 counts the failed handshakes of node3's requests ({ms} ms)" \
