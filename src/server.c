@@ -70,7 +70,7 @@ struct conn {
 	enum conn_state state;
 	const struct listener *l;          /* accepted on */
 	struct ssl_st *tls;                /* a TLS listener's session, else NULL */
-	int tls_wait;                      /* EV_READ/EV_WRITE OpenSSL needs besides ours */
+	int tls_wait;                      /* EV_READ/EV_WRITE OpenSSL needs instead of ours */
 	ev_io io;
 	ev_timer timer;
 	struct buf in;                     /* request bytes not yet answered, or agent line */
@@ -127,7 +127,10 @@ static void conn_close(struct conn *c)
 static void conn_io(struct conn *c, int events)
 {
 	if (c->tls && events) {
-		events |= c->tls_wait;
+		/* A read that must write first (or the reverse) waits for that alone: the
+		 * callback of the state retries the same operation. */
+		if (c->tls_wait)
+			events = c->tls_wait;
 		/* Bytes OpenSSL already decrypted make no socket event: read them now. */
 		if ((events & EV_READ) && tls_pending(c->tls))
 			ev_feed_event(srv.loop, &c->io, EV_READ);

@@ -56,14 +56,6 @@ HTTP /state, keep-alive|nginx|1
 HTTP /state, keep-alive|primgr|1
 HTTP /state, keep-alive|nginx|50
 HTTP /state, keep-alive|primgr|50
-HTTPS /state, new TLS conn per request|nginx|1
-HTTPS /state, new TLS conn per request|primgr|1
-HTTPS /state, new TLS conn per request|nginx|50
-HTTPS /state, new TLS conn per request|primgr|50
-HTTPS /state, keep-alive|nginx|1
-HTTPS /state, keep-alive|primgr|1
-HTTPS /state, keep-alive|nginx|50
-HTTPS /state, keep-alive|primgr|50
 agent-check, new conn, paced at 2000/s|minimal|50
 agent-check, new conn, paced at 2000/s|primgr|50
 HTTP /state, Connection: close, paced at 2000/s|nginx|50
@@ -75,7 +67,15 @@ HTTP keep-alive, 1 peer black-holed|primgr|50
 agent-check, paced at 2000/s, 1 peer black-holed|primgr|50
 agent-check, 5000 idle conns open|primgr|50
 HTTP keep-alive, 5000 idle conns open|primgr|50
-agent-check, paced at 2000/s, 5000 idle conns open|primgr|50"
+agent-check, paced at 2000/s, 5000 idle conns open|primgr|50
+HTTPS /state, new TLS conn per request|nginx|1
+HTTPS /state, new TLS conn per request|primgr|1
+HTTPS /state, new TLS conn per request|nginx|50
+HTTPS /state, new TLS conn per request|primgr|50
+HTTPS /state, keep-alive|nginx|1
+HTTPS /state, keep-alive|primgr|1
+HTTPS /state, keep-alive|nginx|50
+HTTPS /state, keep-alive|primgr|50"
 rows=$(awk -F' *\\| *' '/^\| / && $3 ~ /^(minimal|primgr|nginx)$/ { print $2 "|" $3 "|" $4 }' \
 	"$md" 2>/dev/null)
 if [ "$rows" = "$expected" ]; then
