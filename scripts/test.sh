@@ -59,7 +59,8 @@ if [ "${PRIMGR_SANITIZE:-yes}" != no ]; then
 		# and haproxy, for minutes each; monitoring scrapes /metrics as operator does), to keep
 		# the whole command under 20 minutes on 2 cores. Pass 2 keeps the tests of the
 		# daemon's own edges: consensus, haproxy, limits, operator, pg, refresh, restart,
-		# stale_standby and autostart (every primgr restarted at once).
+		# stale_standby, autostart (every primgr restarted at once) and tls (the TLS
+		# listener, its handshakes and certificate reloads, the allowlist).
 		ASAN_OPTIONS="detect_leaks=1:log_path=$asan_logs/asan" \
 			UBSAN_OPTIONS="print_stacktrace=1:log_path=$asan_logs/ubsan" \
 			PRIMGR_TEST_EXCLUDE="build cluster_harness demo checkstyles chaos migration partition monitoring" \
