@@ -236,21 +236,33 @@ summarize() {
 		tlspriv = 0
 		for (i = 1; i <= n; i++)
 			if (srv[order[i]] == "primgr" && order[i] ~ /^tls/ && M[order[i], "anon"] > tlspriv) tlspriv = M[order[i], "anon"]
-		verdict("primgr private memory under load (RssAnon, peak over the cells but the idle-connection and TLS rows)",
-			sprintf("%.1f MiB", priv / 1024), "2 MiB", priv > 0 && priv <= 2 * 1024)
-		if (ps > 0)
-			verdict("primgr PSS under load (its shared pages divided among the processes mapping them)",
-				sprintf("%.1f MiB", ps / 1024), "8 MiB", ps <= 8 * 1024)
-		reference("primgr RSS under load (VmHWM; mostly shared library pages)", sprintf("%.1f MiB", rss / 1024))
-		if (tlspriv > 0)
-			reference("primgr private memory after the TLS rows (50 connections in TLS handshakes at once)",
-				sprintf("%.1f MiB", tlspriv / 1024))
+		# (none of those cells: a run of --only tls)
+		if (rss > 0) {
+			verdict("primgr private memory under load (RssAnon, peak over the cells but the idle-connection and TLS rows)",
+				sprintf("%.1f MiB", priv / 1024), "2 MiB", priv > 0 && priv <= 2 * 1024)
+			if (ps > 0)
+				verdict("primgr PSS under load (its shared pages divided among the processes mapping them)",
+					sprintf("%.1f MiB", ps / 1024), "8 MiB", ps <= 8 * 1024)
+			reference("primgr RSS under load (VmHWM; mostly shared library pages)", sprintf("%.1f MiB", rss / 1024))
+		}
+		if (tlspriv > 0) {
+			tlspss = 0; tlsrss = 0
+			for (i = 1; i <= n; i++) {
+				c = order[i]
+				if (srv[c] != "primgr" || c !~ /^tls/) continue
+				if (M[c, "pss"] > tlspss) tlspss = M[c, "pss"]
+				if (M[c, "rss"] > tlsrss) tlsrss = M[c, "rss"]
+			}
+			reference("primgr memory after the TLS rows (50 connections in TLS handshakes at once)",
+				sprintf("private %.1f MiB, PSS %.1f MiB, RSS %.1f MiB", tlspriv / 1024, tlspss / 1024, tlsrss / 1024))
+		}
 		if (FLOOR["rss_kib"] > 0) {
 			reference("the floor: bench/rss_floor (the libraries of primgr started, no work)",
 				sprintf("RSS %.1f MiB, private %.1f MiB, PSS %.1f MiB", FLOOR["rss_kib"] / 1024,
 					FLOOR["anon_kib"] / 1024, FLOOR["pss_kib"] / 1024))
-			reference("primgr RSS under load above that floor (what primgr itself adds)",
-				sprintf("%.1f MiB", (rss - FLOOR["rss_kib"]) / 1024))
+			if (rss > 0)
+				reference("primgr RSS under load above that floor (what primgr itself adds)",
+					sprintf("%.1f MiB", (rss - FLOOR["rss_kib"]) / 1024))
 		}
 		if (("sql_1", "sql") in M && ("sql_max", "sql") in M) {
 			a = M["sql_1", "sql"]; b = M["sql_max", "sql"]
