@@ -5,7 +5,7 @@
 # numbers in it, that every request got the expected answer, that --summary rebuilds the
 # same table from the raw file and that nothing is left behind. The figures themselves are
 # not judged here (a shared CI machine is too noisy): bench/run.sh prints the targets.
-# About 110 s.
+# About 2 to 3 minutes.
 # shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh
 . "$(dirname "$0")/../lib/cluster.sh"
 
