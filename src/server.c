@@ -1168,6 +1168,12 @@ bool server_reload_tls(const struct config *cfg, char *err, size_t errlen)
 
 	if (!srv.tls_ctx)
 		return true;
+	if (!cfg->tls_cert_file[0]) {
+		/* tls_listen itself changes only at a restart */
+		snprintf(err, errlen, "[http] tls_cert_file: empty, but the running tls_listen "
+			 "serves until a restart and needs a certificate");
+		return false;
+	}
 	ctx = tls_context_new(cfg, err, errlen);
 	if (!ctx)
 		return false;
