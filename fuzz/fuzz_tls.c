@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -24,12 +25,26 @@
 
 static struct ssl_ctx_st *ctx;
 
+/* A P-256 key (OpenSSL 1.1.1 and 3 alike; EVP_EC_gen is 3 only). */
+static EVP_PKEY *ec_key_new(void)
+{
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+	EVP_PKEY *pk = NULL;
+
+	if (!kc || EVP_PKEY_keygen_init(kc) != 1 ||
+	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) != 1 ||
+	    EVP_PKEY_keygen(kc, &pk) != 1)
+		pk = NULL;
+	EVP_PKEY_CTX_free(kc);
+	return pk;
+}
+
 /* A self-signed P-256 certificate and key, written to fresh files named in cfg. */
 static void make_files(struct config *cfg)
 {
 	char cert[] = "/tmp/fuzz_tls_cert.XXXXXX", key[] = "/tmp/fuzz_tls_key.XXXXXX";
 	int cfd = mkstemp(cert), kfd = mkstemp(key);
-	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	EVP_PKEY *pk = ec_key_new();
 	X509 *x = X509_new();
 	FILE *cf, *kf;
 

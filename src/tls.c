@@ -183,11 +183,13 @@ enum tls_io tls_read(struct ssl_st *s, void *buf, size_t len, size_t *n)
 	if (SSL_read_ex(s, buf, len, n) == 1)
 		return TLS_IO_OK;
 	*n = 0;
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING /* OpenSSL 3 */
 	if (SSL_get_error(s, 0) == SSL_ERROR_SSL &&
 	    ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 		ERR_clear_error();
 		return TLS_IO_EOF; /* a client that closes without close_notify */
 	}
+#endif
 	return tls_status(s, 0);
 }
 
