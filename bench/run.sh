@@ -15,7 +15,11 @@
 #   the latency is mostly queueing, 50 / req/s) and paced at 2,000 checks/s (the latency of a
 #   server that keeps up: the p99 target); SQL statements/s at 1 check/s and at up to 20,000
 #   checks/s; then a phase with one peer black-holed and a phase with 5,000 idle HTTP
-#   connections held open.
+#   connections held open; last, a standby phase: a standby (node2) is cloned and its primgr
+#   measured on its replica agent port, once as shipped (each refresh it asks the primary's
+#   primgr for the primary's LSN, the lag model's one extra request) and once without that
+#   request (node1 listed in legacy_peers, which asks nothing): the extra request must leave
+#   the standby's SQL/s and p99 where they were.
 #   The memory floor: bench/rss_floor loads and starts primgr's libraries (libpq connected,
 #   libcurl, libev, jansson) and does nothing else; its RSS is in the table's header.
 #
@@ -29,7 +33,8 @@
 # (pg_stat_statements, every role but the benchmark's own).
 #
 # Prints a Markdown table and the targets of issue 8 with their ratios; saves the raw
-# measurements and the table in bench/results/<date>.{raw,md} (and latest.md). Stops every
+# measurements and the table in bench/results/<date>.{raw,md} (and latest.md, with its chart
+# latest.png by bench/chart.sh: `bench/chart.sh` alone draws it again from latest.md). Stops every
 # process it started (by pid) and removes its temp dirs. As root it installs what is
 # missing (wrk, nginx-light, util-linux) with apt-get and runs the servers as user postgres.
 #
@@ -111,7 +116,8 @@ CELLS=(agent_min_1 agent_primgr_1 agent_min_50 agent_primgr_50
 	tlska_nginx_1 tlska_primgr_1 tlska_nginx_50 tlska_primgr_50
 	agent_min_paced agent_primgr_paced http_nginx_paced http_primgr_paced
 	sql_1 sql_max
-	bh_agent_50 bh_ka_50 bh_agent_paced idle_agent_50 idle_ka_50 idle_agent_paced)
+	bh_agent_50 bh_ka_50 bh_agent_paced idle_agent_50 idle_ka_50 idle_agent_paced
+	sb_ask_paced sb_ask_sql_1 sb_ask_sql_max sb_noask_paced sb_noask_sql_1 sb_noask_sql_max)
 declare -A CELL=(
 	[agent_min_1]="agent minimal 1 0 main"
 	[agent_primgr_1]="agent primgr 1 0 main"
@@ -145,6 +151,12 @@ declare -A CELL=(
 	[idle_agent_50]="agent primgr 50 0 idle"
 	[idle_ka_50]="keepalive primgr 50 0 idle"
 	[idle_agent_paced]="agent primgr 50 $PACED_RATE idle"
+	[sb_ask_paced]="agent standby 50 $PACED_RATE standby_ask"
+	[sb_ask_sql_1]="agent standby 1 1 standby_ask"
+	[sb_ask_sql_max]="agent standby 50 $SQL_RATE standby_ask"
+	[sb_noask_paced]="agent standby 50 $PACED_RATE standby_noask"
+	[sb_noask_sql_1]="agent standby 1 1 standby_noask"
+	[sb_noask_sql_max]="agent standby 50 $SQL_RATE standby_noask"
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -165,6 +177,12 @@ summarize() {
 	function label(c) {
 		if (c == "bh_agent_paced") return sprintf("agent-check, paced at %d/s, 1 peer black-holed", paced)
 		if (c == "idle_agent_paced") return sprintf("agent-check, paced at %d/s, %d idle conns open", paced, idle)
+		if (c ~ /^sb_/) {
+			t = (c ~ /^sb_ask/) ? "standby, asks the primary for its LSN" : "standby, asks nothing (legacy_peers)"
+			if (c ~ /_paced$/) return sprintf("replica agent-check, %s, paced at %d/s", t, paced)
+			if (c ~ /_sql_1$/) return sprintf("replica agent-check, %s, 1 check/s (SQL)", t)
+			return sprintf("replica agent-check, %s, <= %d checks/s (SQL)", t, sqlrate)
+		}
 		if (c ~ /^agent_.*_paced$/) return sprintf("agent-check, new conn, paced at %d/s", paced)
 		if (c ~ /^http_.*_paced$/) return sprintf("HTTP /state, Connection: close, paced at %d/s", paced)
 		if (c ~ /^agent_/) return "agent-check, new conn"
@@ -282,6 +300,16 @@ summarize() {
 		change("HTTP keep-alive p99 at saturation, 1 peer black-holed", "bh_ka_50", "ka_primgr_50")
 		change(sprintf("agent-check p99 paced at %d/s, %d idle conns", paced, idle), "idle_agent_paced", "agent_primgr_paced")
 		change(sprintf("HTTP keep-alive p99 at saturation, %d idle conns", idle), "idle_ka_50", "ka_primgr_50")
+		# The lag model: a standby asks the primary (its primgr) once per refresh for its LSN.
+		for (k = 1; k <= 2; k++) {
+			a = k == 1 ? "sb_ask_sql_1" : "sb_ask_sql_max"; b = k == 1 ? "sb_noask_sql_1" : "sb_noask_sql_max"
+			if (!((a, "sql") in M) || !((b, "sql") in M)) continue
+			verdict(sprintf("standby SQL statements/s at %.0f checks/s, asking the primary vs not", M[a, "rps"]),
+				sprintf("%.2f vs %.2f", M[a, "sql"], M[b, "sql"]), "equal (+-20%)",
+				M[b, "sql"] > 0 && M[a, "sql"] <= M[b, "sql"] * 1.2 + 0.05 && M[a, "sql"] >= M[b, "sql"] * 0.8 - 0.05)
+		}
+		tail_latency("sb_ask_paced", sprintf("standby agent-check paced at %d/s, asking the primary", paced), "sb_noask_paced", "asking nothing")
+		change(sprintf("standby agent-check p99 paced at %d/s, asking the primary vs not", paced), "sb_ask_paced", "sb_noask_paced")
 		if (("agent_primgr_50", "p99") in M) {
 			reference("agent-check p99 at saturation, 1 peer black-holed (queueing: see the paced row)",
 				sprintf("%.0f vs %.0f µs", M["bh_agent_50", "p99"], M["agent_primgr_50", "p99"]))
@@ -583,9 +611,10 @@ proc_pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null
 # The peak RSS starts again from the current RSS (Linux >= 4.0; as root or the owner).
 hwm_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null; }
 
-# Statements executed by every role but ours (the benchmark queries as postgres).
+# sql_calls [NODE]: statements executed on NODE's PostgreSQL (default node1) by every role
+# but ours (the benchmark queries as postgres).
 sql_calls() {
-	node_psql_db 1 repmgr "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+	node_psql_db "${1:-1}" repmgr "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
 		WHERE userid <> (SELECT oid FROM pg_roles WHERE rolname = current_user)" 2>/dev/null
 }
 
@@ -595,6 +624,7 @@ server_port() {
 	agent:primgr) echo "${NODE_AGENT[1]}" ;;
 	tls*:nginx) echo "$NGINX_TLS_PORT" ;;
 	tls*:primgr) echo "$PRIMGR_TLS_PORT" ;;
+	agent:standby) echo "${NODE_RAGENT[2]}" ;;
 	*:nginx) echo "$NGINX_PORT" ;;
 	*:primgr) echo "${NODE_HTTP[1]}" ;;
 	esac
@@ -603,6 +633,7 @@ server_pid() {
 	case "$1" in
 	minimal) echo "$MINIMAL_PID" ;;
 	primgr) echo "$PRIMGR_PID" ;;
+	standby) echo "$STANDBY_PID" ;;
 	nginx) echo "$NGINX_WORKER" ;;
 	esac
 }
@@ -657,18 +688,20 @@ RAW_HEADER="cell	kind	server	conns	rep	requests	errors	unexpected	seconds	rps	p5
 # measure CELL REP: one warm-up and one measurement; appends a raw line.
 measure() {
 	local cell=$1 rep=$2 kind server conns rate phase pid line
-	local rss0 sql0 sql1 t0 t1 c0 c1 hwm anon pss req cpu sqls
+	local rss0 sql0 sql1 t0 t1 c0 c1 hwm anon pss req cpu sqls sqlnode
 	read -r kind server conns rate phase <<<"${CELL[$cell]}"
 	pid=$(server_pid "$server")
 	[ "$rate" = 1 ] || load_run "$kind" "$server" "$conns" "$rate" "$WARMUP" >/dev/null
 	rss0=$(proc_kib "$pid" VmRSS)
 	hwm_reset "$pid"
-	sql0=$(sql_calls)
+	sqlnode=1
+	[ "$server" = standby ] && sqlnode=2
+	sql0=$(sql_calls "$sqlnode")
 	t0=$(now_ms)
 	c0=$(proc_ticks "$pid")
 	line=$(load_run "$kind" "$server" "$conns" "$rate" "$SECONDS_CELL")
 	c1=$(proc_ticks "$pid")
-	sql1=$(sql_calls)
+	sql1=$(sql_calls "$sqlnode")
 	t1=$(now_ms)
 	hwm=$(proc_kib "$pid" VmHWM)
 	anon=$(proc_kib "$pid" RssAnon)
@@ -742,6 +775,37 @@ idle_off() {
 	IDLE_PID=
 }
 
+# The standby phase: node2, a standby cloned from node1, and its primgr (pinned beside the
+# others on CPU 0), started as shipped (MODE ask: every refresh it asks node1's primgr for the
+# primary's LSN) or with node1 in legacy_peers (MODE noask: it asks nothing and judges its lag
+# on its own receiver). node1's peers.node2 stays nginx: node1 keeps its 2 votes.
+STANDBY_PID=
+standby_setup() {
+	node_add >"$BT/standby.log" 2>&1 || { cat "$BT/standby.log" >&2; return 1; }
+	[ "$NODE_ADDED" = 2 ] || { say "the standby is node$NODE_ADDED, not node2"; return 1; }
+}
+standby_primgr() {
+	local mode=$1 extra=()
+	primgr_stop 2
+	STANDBY_PID=
+	[ "$mode" = noask ] && extra=("consensus.legacy_peers=${NODE_NAME[1]}")
+	primgr_start 2 log.level=notice server.idle_timeout=10m "peers.${NODE_NAME[1]}=http://127.0.0.1:${NODE_HTTP[1]}" \
+		"${extra[@]}" >>"$BT/standby.log" 2>&1 || return 1
+	STANDBY_PID=$(primgr_pid 2)
+	taskset -a -p -c 0 "$STANDBY_PID" >/dev/null || return 1
+	wait_for 20 http_is 2 /state 202 || { say "node2 is not a Standby: $(http_get 2 /state)"; return 1; }
+	# as shipped, the standby learns the primary's LSN (the request is made): the gauge of
+	# its lag against the primary appears; asking nothing, it has no such figure
+	if [ "$mode" = ask ]; then
+		wait_for 20 standby_knows_primary_lsn || say "warning: node2 (ask) shows no primgr_replica_lag_bytes"
+	elif standby_knows_primary_lsn; then
+		say "warning: node2 (noask) knows the primary's LSN: it asked"
+	fi
+}
+standby_knows_primary_lsn() {
+	curl -s --noproxy '*' -m 2 "http://127.0.0.1:${NODE_HTTP[2]}/metrics" | grep -q '^primgr_replica_lag_bytes '
+}
+
 FLOOR_LINE="rss_kib=$(proc_kib "$FLOOR_PID" VmRSS) anon_kib=$(proc_kib "$FLOOR_PID" RssAnon) pss_kib=$(proc_pss "$FLOOR_PID")"
 say "memory floor (bench/rss_floor): $FLOOR_LINE"
 
@@ -788,10 +852,30 @@ else
 	idle_off
 fi
 
+if [ -z "$(phase_cells standby_ask)$(phase_cells standby_noask)" ]; then
+	:
+elif standby_setup; then
+	say "standby phase: node2 cloned from node1 ($(http_body 1 /state))"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for mode in ask noask; do
+			if standby_primgr "$mode"; then
+				run_phase "standby_$mode" "$rep"
+			else
+				say "warning: node2's primgr ($mode) did not start: $(tail -n 5 "$BT/standby.log")"
+			fi
+		done
+	done
+	primgr_stop 2
+else
+	say "warning: the standby phase did not start"
+fi
 for ((rep = 1; rep <= REPS; rep++)); do run_phase tls "$rep"; done
 
 TABLE=$OUT_DIR/$STAMP.md
 summarize "$RAW" >"$TABLE"
 cp "$TABLE" "$OUT_DIR/latest.md"
+# the chart beside it, drawn from the Markdown alone (bench/chart.sh; gnuplot)
+bash "$BENCH_DIR/chart.sh" -o "$OUT_DIR/latest.png" "$OUT_DIR/latest.md" >&2 ||
+	say "warning: no chart (bench/chart.sh failed; install gnuplot-nox)"
 cat "$TABLE"
 say "raw measurements: $RAW; table: $TABLE"

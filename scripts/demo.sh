@@ -129,6 +129,7 @@ cmd_up() {
 	say "  writes (the primary):   psql 'host=127.0.0.1 port=$HA_WRITE user=postgres dbname=postgres'"
 	say "  reads (the standbys):   psql 'host=127.0.0.1 port=$HA_READ user=postgres dbname=postgres'"
 	say "  haproxy stats page:     http://127.0.0.1:$HA_STATS/"
+	say "  primgr status page:     http://127.0.0.1:${NODE_HTTP[1]}/ui   (any node's /ui)"
 	for i in $(data_nodes); do
 		say "  node$i: PostgreSQL port ${NODE_PORT[i]}; curl -s http://127.0.0.1:${NODE_HTTP[i]}/state   (also /realPrimary /cluster /metrics)"
 	done

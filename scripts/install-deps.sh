@@ -13,6 +13,9 @@ RUN="postgresql-15 postgresql-15-repmgr haproxy curl"
 TEST="mandoc jq netcat-openbsd shellcheck procps psmisc iproute2 nftables util-linux prometheus valgrind python3 openssl"
 # tests/integration/monitoring.sh: yq reads the alert rules (promtool comes with prometheus)
 TEST="$TEST yq"
+# tests/integration/ui.sh: the status page in a headless browser; tests/chaos/plot.sh and
+# bench/chart.sh: the timelines and the bench chart
+TEST="$TEST chromium fonts-dejavu-core gnuplot-nox"
 # tests/build/packaging.sh: rpmbuild, dpkg-buildpackage + dh, ansible-playbook, systemd-analyze
 PACKAGING="rpm debhelper ansible-core systemd"
 # tests/build/fuzz.sh: libFuzzer (clang with its runtime)

@@ -10,10 +10,12 @@
 
 #include "api.h"
 #include "http_stats.h"
+#include "ui.h"
 
 #define HTTP_ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
 #define HTTP_JSON "application/json"
 #define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_HTML "text/html; charset=utf-8"
 #define HTTP_MAX_LEADING_EMPTY 4   /* RFC 9112 2.2: ignore a few empty lines before a request */
 
 /* ---- counters ---- */
@@ -217,6 +219,9 @@ static enum http_parse parse_header(const char *l, size_t n, struct http_request
 		}
 	} else if (span_eq(l, nlen, "Transfer-Encoding")) {
 		req->has_body = true;
+	} else if (span_eq(l, nlen, "Origin") && vlen < sizeof(req->origin)) {
+		memcpy(req->origin, v, vlen);
+		req->origin[vlen] = '\0';
 	}
 	return HTTP_PARSE_OK;
 }
@@ -339,6 +344,26 @@ static int route_metrics(const struct api_view *x, struct buf *body)
 	return metrics_writer && metrics_writer(body, x->cfg, x->now_ms) ? 200 : 500;
 }
 
+static int route_ui(const struct api_view *x, struct buf *body)
+{
+	(void)x;
+	return ui_page(body) ? 200 : 500;
+}
+
+static bool route_ui_headers(const struct http_request *req, const struct api_view *x,
+			     struct buf *out)
+{
+	(void)req;
+	return ui_headers(x->s, out);
+}
+
+/* The page /ui served by one node reads the others' /cluster. */
+static bool route_cluster_headers(const struct http_request *req, const struct api_view *x,
+				  struct buf *out)
+{
+	return ui_cors_headers(x->s, req->origin, out);
+}
+
 /* ---- the status code table ---- */
 
 /* What a route answers, per verdict. GET, HEAD and OPTIONS get the same code; HEAD has the
@@ -350,7 +375,7 @@ enum route_kind {
 	RK_READ_ONLY,  /* /read-only, /readiness: the primary, or a standby within the limits */
 	RK_ALIVE,      /* /health, /liveness: the daemon answers */
 	RK_VIEW,       /* /primary: this node's view names a primary (a vote, not a verdict) */
-	RK_INFO,       /* /cluster, /metrics */
+	RK_INFO,       /* /cluster, /metrics, /ui */
 	RK_FANOUT,     /* /realPrimary: the server answers after the fan-out */
 	RK_COUNT
 };
@@ -397,23 +422,29 @@ static const struct route {
 	int (*fn)(const struct api_view *x, struct buf *body); /* NULL: answered later */
 	const char *content_type;
 	unsigned query;                                      /* Q_* it understands */
+	/* more response headers, or NULL */
+	bool (*headers)(const struct http_request *req, const struct api_view *x, struct buf *out);
 } routes[] = {
-	{ "/state", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0 },
-	{ "/", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0 },
-	{ "/read-write", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
-	{ "/leader", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
-	{ "/master", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0 },
-	{ "/primary", RK_VIEW, EP_PRIMARY, api_primary, HTTP_JSON, 0 },
-	{ "/realPrimary", RK_FANOUT, EP_REALPRIMARY, NULL, HTTP_JSON, 0 },
-	{ "/replica", RK_REPLICA, EP_REPLICA, api_replica, HTTP_JSON, Q_LAG | Q_REPLICATION_STATE },
+	{ "/state", RK_STATE, EP_STATE, api_state, HTTP_JSON, 0, NULL },
+	/* haproxy's bare "option httpchk" sends OPTIONS / and passes any 2xx: / must fail
+	 * closed on a standby (/state's 202 would pass it), so it is a leader check. */
+	{ "/", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },
+	{ "/read-write", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },
+	{ "/leader", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },
+	{ "/master", RK_LEADER, EP_STATE, api_state, HTTP_JSON, 0, NULL },
+	{ "/primary", RK_VIEW, EP_PRIMARY, api_primary, HTTP_JSON, 0, NULL },
+	{ "/realPrimary", RK_FANOUT, EP_REALPRIMARY, NULL, HTTP_JSON, 0, NULL },
+	{ "/replica", RK_REPLICA, EP_REPLICA, api_replica, HTTP_JSON,
+	  Q_LAG | Q_REPLICATION_STATE, NULL },
 	{ "/read-only", RK_READ_ONLY, EP_REPLICA, api_replica, HTTP_JSON,
-	  Q_LAG | Q_REPLICATION_STATE },
+	  Q_LAG | Q_REPLICATION_STATE, NULL },
 	{ "/readiness", RK_READ_ONLY, EP_REPLICA, api_replica, HTTP_JSON,
-	  Q_LAG | Q_REPLICATION_STATE },
-	{ "/health", RK_ALIVE, EP_HEALTH, api_health, HTTP_JSON, 0 },
-	{ "/liveness", RK_ALIVE, EP_HEALTH, api_health, HTTP_JSON, 0 },
-	{ "/cluster", RK_INFO, EP_CLUSTER, api_cluster, HTTP_JSON, 0 },
-	{ "/metrics", RK_INFO, EP_METRICS, route_metrics, HTTP_METRICS_TYPE, 0 },
+	  Q_LAG | Q_REPLICATION_STATE, NULL },
+	{ "/health", RK_ALIVE, EP_HEALTH, api_health, HTTP_JSON, 0, NULL },
+	{ "/liveness", RK_ALIVE, EP_HEALTH, api_health, HTTP_JSON, 0, NULL },
+	{ "/cluster", RK_INFO, EP_CLUSTER, api_cluster, HTTP_JSON, 0, route_cluster_headers },
+	{ "/metrics", RK_INFO, EP_METRICS, route_metrics, HTTP_METRICS_TYPE, 0, NULL },
+	{ "/ui", RK_INFO, EP_UI, route_ui, HTTP_HTML, 0, route_ui_headers },
 };
 
 static const struct route *route_find(const char *path)
@@ -548,12 +579,13 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 	const struct route *rt = route_find(req->path);
 	struct api_replica_check chk;
 	struct api_view x = { .s = state_current(), .cfg = cfg, .now_ms = now_ms, .check = &chk };
-	struct buf body;
+	struct buf body, extra;
 	char why[256];
 	int code, cell;
 	bool done;
 
 	buf_init(&body, 16 * 1024 * 1024);
+	buf_init(&extra, 64 * 1024);
 	if (!rt) {
 		done = api_error(&body, "not found") &&
 		       respond(out, req, EP_OTHER, 404, HTTP_JSON, &body, NULL);
@@ -585,10 +617,12 @@ bool http_respond(const struct http_request *req, const struct config *cfg, int6
 		done = api_error(&body, "internal error") &&
 		       respond(out, req, rt->ep, 500, HTTP_JSON, &body, NULL);
 	} else {
-		done = respond(out, req, rt->ep, code, rt->content_type, &body, NULL);
+		done = (!rt->headers || rt->headers(req, &x, &extra)) &&
+		       respond(out, req, rt->ep, code, rt->content_type, &body, extra.data);
 	}
 out:
 	buf_free(&body);
+	buf_free(&extra);
 	/* A response that did not fit is still an answer: the smallest one. */
 	if (!done) {
 		buf_reset(out);

@@ -33,6 +33,7 @@ struct http_request {
 	bool keep_alive;            /* 1.1 unless "Connection: close"; 1.0 only with keep-alive;
 				     * false when has_body */
 	bool has_body;              /* Content-Length > 0 or Transfer-Encoding: we answer and close */
+	char origin[256];           /* the Origin header, "" if none or longer (/cluster's CORS) */
 	size_t head_len;
 };
 

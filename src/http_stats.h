@@ -7,7 +7,7 @@
 
 enum http_endpoint {
 	EP_STATE, EP_PRIMARY, EP_REALPRIMARY, EP_REPLICA, EP_HEALTH, EP_CLUSTER, EP_METRICS,
-	EP_OPTIONS, EP_OTHER, EP_COUNT
+	EP_UI, EP_OPTIONS, EP_OTHER, EP_COUNT
 };
 
 /* The status codes primgr can send, counted one by one (see http_code_index); the last

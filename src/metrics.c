@@ -27,7 +27,8 @@ static struct {
 static const char *endpoint_names[EP_COUNT] = {
 	[EP_STATE] = "state",     [EP_PRIMARY] = "primary", [EP_REALPRIMARY] = "realPrimary",
 	[EP_REPLICA] = "replica", [EP_HEALTH] = "health",   [EP_CLUSTER] = "cluster",
-	[EP_METRICS] = "metrics", [EP_OPTIONS] = "options", [EP_OTHER] = "other",
+	[EP_METRICS] = "metrics", [EP_UI] = "ui",           [EP_OPTIONS] = "options",
+	[EP_OTHER] = "other",
 };
 
 void metrics_note_config(bool ok)

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "refresh_stats.h"
 #include "state.h"
+#include "ui.h"
 #include "helpers.h"
 #include "t.h"
 
@@ -614,7 +615,7 @@ static void test_code_table(void)
 		int code[4]; /* Primary, Standby, Down, Unknown */
 	} rows[] = {
 		{ "/state", { 200, 202, 503, 509 } },
-		{ "/", { 200, 202, 503, 509 } },
+		{ "/", { 200, 503, 503, 503 } }, /* bare "option httpchk": only the agreed primary passes */
 		{ "/read-write", { 200, 503, 503, 503 } },
 		{ "/leader", { 200, 503, 503, 503 } },
 		{ "/master", { 200, 503, 503, 503 } },
@@ -626,8 +627,11 @@ static void test_code_table(void)
 		{ "/primary", { 200, 200, 503, 200 } }, /* this node's view, not a leader check */
 		{ "/cluster", { 200, 200, 200, 200 } },
 		{ "/metrics", { 200, 200, 200, 200 } },
+		{ "/ui", { 200, 200, 200, 200 } },
 		{ "/realPrimary", { PENDING, PENDING, PENDING, PENDING } },
 		{ "/nope", { 404, 404, 404, 404 } },
+		{ "/ui/", { 404, 404, 404, 404 } },
+		{ "/ui.js", { 404, 404, 404, 404 } },
 		{ "/State", { 404, 404, 404, 404 } },
 		{ "/state/", { 404, 404, 404, 404 } },
 		{ "/master/", { 404, 404, 404, 404 } },
@@ -890,6 +894,123 @@ static void test_state_cache(void)
 	     "fresh again: Primary");
 }
 
+/* /ui: the page, confined by its headers; /cluster lets the node origins read it. */
+static void test_ui(void)
+{
+	static const struct {
+		const char *url, *origin; /* origin NULL: not usable */
+	} origins[] = {
+		{ "http://node1:8432", "http://node1:8432" },
+		{ "HTTP://Node1.Example:8432/", "http://node1.example:8432" },
+		{ "http://node1:80", "http://node1" },
+		{ "https://node1:443/x?y", "https://node1" },
+		{ "https://node1:80", "https://node1:80" },
+		{ "http://[::1]:8432", "http://[::1]:8432" },
+		{ "http://[::1]:80", "http://[::1]" },
+		{ "http://10.0.0.1", "http://10.0.0.1" },
+		{ "http://::1:8432", NULL },
+		{ "http://user@node1:8432", NULL },
+		{ "http://no de:8432", NULL },
+		{ "http://node1;x:8432", NULL },
+		{ "http://:8432", NULL },
+		{ "http://", NULL },
+		{ "ftp://node1", NULL },
+		{ "null", NULL },
+		{ "", NULL },
+	};
+	struct config cfg;
+	struct resp r;
+	struct http_request req;
+	char o[CONFIG_URL_MAX], name[200], raw[600];
+
+	for (size_t i = 0; i < ARRAY_SIZE(origins); i++) {
+		bool ok = ui_url_origin(origins[i].url, o, sizeof(o));
+
+		snprintf(name, sizeof(name), "origin of \"%s\"", origins[i].url);
+		T_OK(ok == (origins[i].origin != NULL), name);
+		if (ok && origins[i].origin)
+			T_EQ_STR(o, origins[i].origin, name);
+	}
+	T_OK(!ui_url_origin("http://node1:8432", o, 17), "origin: too small a buffer");
+
+	test_config(&cfg);
+	publish(VERDICT_STANDBY, 2, NOW - 120);
+	T_OK(get("GET /ui HTTP/1.1\r\n\r\n", NOW, &cfg, &r) && r.code == 200, "GET /ui: 200");
+	T_OK(strstr(r.head, "Content-Type: text/html; charset=utf-8\r\n") != NULL,
+	     "/ui is HTML");
+	T_OK(strncmp(r.body, "<!DOCTYPE html>", 15) == 0 && r.body_len > 1000, "/ui: the page");
+	T_OK(!strstr(r.body, " src=") && !strstr(r.body, " href=") && !strstr(r.body, "url("),
+	     "/ui: no external assets");
+	T_OK(!strstr(r.body, "method=") && !strstr(r.body, "\"POST\""), "/ui: no action");
+	T_OK(strstr(r.head, "Content-Security-Policy: default-src 'none'; script-src 'sha256-") &&
+		     strstr(r.head, "; style-src 'sha256-") &&
+		     strstr(r.head, "; connect-src 'self' http://node1:8432 http://node2:8432 "
+				    "http://node3:8432; base-uri 'none'; form-action 'none'; "
+				    "frame-ancestors 'none'\r\n") &&
+		     !strstr(r.head, "unsafe"),
+	     "/ui: CSP allows only its script, style and the nodes' /cluster");
+	T_OK(strstr(r.head, "X-Content-Type-Options: nosniff\r\n") &&
+		     strstr(r.head, "X-Frame-Options: DENY\r\n") &&
+		     strstr(r.head, "Referrer-Policy: no-referrer\r\n") &&
+		     strstr(r.head, "Cache-Control: no-store\r\n"),
+	     "/ui: nosniff, no framing, no referrer, not cached");
+	T_OK(get("HEAD /ui HTTP/1.1\r\n\r\n", NOW, &cfg, &r) && r.code == 200 &&
+		     r.body_len == 0 && strstr(r.head, "Content-Security-Policy: ") &&
+		     !strstr(r.head, "Content-Length: 0\r\n"),
+	     "HEAD /ui: the headers, no body");
+	T_OK(get("POST /ui HTTP/1.1\r\nContent-Length: 0\r\n\r\n", NOW, &cfg, &r) &&
+		     r.code == 405 && strstr(r.head, HTTP_ALLOW_LINE),
+	     "POST /ui: 405");
+	get("GET /metrics HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
+	T_OK(strstr(r.body, "primgr_http_requests_total{endpoint=\"ui\",code=\"200\"} ") != NULL,
+	     "/ui counts under endpoint=\"ui\"");
+	publish(VERDICT_DOWN, 1, NOW - 120); /* no node list */
+	T_OK(get("GET /ui HTTP/1.1\r\n\r\n", NOW, &cfg, &r) && r.code == 200 &&
+		     strstr(r.head, "; connect-src 'self'; base-uri"),
+	     "/ui without a node list: connect-src 'self'");
+
+	/* /cluster's CORS: only an origin of a node URL, as that node's URL says it */
+	publish(VERDICT_STANDBY, 2, NOW - 120);
+	static const struct {
+		const char *origin, *allowed;
+	} cors[] = {
+		{ "http://node1:8432", "http://node1:8432" },
+		{ "http://NODE3:8432", "http://node3:8432" },
+		{ "http://node1:8433", NULL },
+		{ "https://node1:8432", NULL },
+		{ "http://evil.example", NULL },
+		{ "null", NULL },
+		{ "http://node1:8432/", NULL }, /* no browser sends that */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cors); i++) {
+		snprintf(raw, sizeof(raw), "GET /cluster HTTP/1.1\r\nOrigin: %s\r\n\r\n",
+			 cors[i].origin);
+		snprintf(name, sizeof(name), "/cluster from Origin %s", cors[i].origin);
+		get(raw, NOW, &cfg, &r);
+		if (!cors[i].allowed) {
+			T_OK(!strstr(r.head, "Access-Control-Allow-Origin"), name);
+			continue;
+		}
+		snprintf(o, sizeof(o), "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+			 cors[i].allowed);
+		T_OK(r.code == 200 && strstr(r.head, o), name);
+	}
+	get("GET /cluster HTTP/1.1\r\n\r\n", NOW, &cfg, &r);
+	T_OK(r.code == 200 && !strstr(r.head, "Access-Control"), "/cluster without Origin: no CORS");
+	get("GET /state HTTP/1.1\r\nOrigin: http://node1:8432\r\n\r\n", NOW, &cfg, &r);
+	T_OK(!strstr(r.head, "Access-Control"), "/state: no CORS");
+
+	/* the parser keeps Origin, and drops one too long to be a node's */
+	snprintf(raw, sizeof(raw), "GET /cluster HTTP/1.1\r\norigin:  http://a:1 \r\n\r\n");
+	T_OK(http_parse_request(raw, strlen(raw), &req) == HTTP_PARSE_OK &&
+		     strcmp(req.origin, "http://a:1") == 0,
+	     "Origin kept, trimmed");
+	snprintf(raw, sizeof(raw), "GET /cluster HTTP/1.1\r\nOrigin: http://%0300d\r\n\r\n", 1);
+	T_OK(http_parse_request(raw, strlen(raw), &req) == HTTP_PARSE_OK && req.origin[0] == '\0',
+	     "Origin over 255 bytes: ignored");
+	state_shutdown();
+}
+
 int main(void)
 {
 	log_open(LOG_TARGET_STDERR, LOG_WARNING, LOG_DAEMON);
@@ -903,5 +1024,6 @@ int main(void)
 	test_query();
 	test_state_cache();
 	test_errors();
+	test_ui();
 	return t_done();
 }

@@ -528,11 +528,14 @@ static void test_transfers(void)
 	T_EQ_INT(r.done, 0, "callback not called from inside peers_fetch");
 	run_until_done(&r, 1, 5000);
 	T_EQ_INT(r.done, 1, "batch completed once");
-	T_OK(r.done_ms - t0 <= 500 + 400, "batch within peer_timeout + 400 ms slack");
-	printf("# batch took %lld ms, max loop gap %lld ms\n", (long long)(r.done_ms - t0),
-	       (long long)r.tick.max_gap_ms);
-	/* a blocking transfer would stall for 250-500 ms; 100 leaves room for a loaded CI box */
-	T_OK(r.tick.max_gap_ms < 100, "loop never stalled for 100 ms during the batch");
+	T_OK(r.done_ms - t0 <= 500 + t_within(400), "batch within peer_timeout + 400 ms slack");
+	printf("# batch took %lld ms, loop gaps: longest %lld ms, second %lld ms\n",
+	       (long long)(r.done_ms - t0), (long long)r.tick.max_gap_ms,
+	       (long long)r.tick.next_gap_ms);
+	/* A blocking transfer would stall for 250-500 ms, and with several slow peers more than
+	 * once; one stall of a loaded machine (114 ms seen at load 10) is not one. */
+	T_OK(r.tick.next_gap_ms < t_within(100) && r.tick.max_gap_ms < t_within(250),
+	     "loop never stalled on a transfer during the batch (second gap < 100 ms, longest < 250)");
 	T_EQ_INT(r.n, 8, "8 replies");
 
 	T_OK(r.replies[0].transferred, "good: transferred");

@@ -100,7 +100,8 @@ check "primgr's SQL statements reach pg_stat_statements in every row${sql_bad:+ 
 wrong=$(awk -F'\t' 'NF >= 17 && $1 != "cell" && $1 !~ /^#/ && ($7 + $8) > 0 {
 	print $1 " errors=" $7 " unexpected=" $8 }' "${raw:-/dev/null}")
 check "every request got the expected answer${wrong:+ (not: $wrong)}" [ -z "$wrong" ]
-check "32 raw measurements" [ "$(grep -cv '^#\|^cell' "${raw:-/dev/null}")" -eq 32 ]
+check "32 raw measurements of primgr, nginx and the minimal server" \
+	[ "$(awk -F'\t' '$3 ~ /^(minimal|primgr|nginx)$/' "${raw:-/dev/null}" | wc -l)" -eq 32 ]
 floor=$(sed -n 's/^# floor: rss_kib=\([0-9]*\) .*/\1/p' "${raw:-/dev/null}")
 check "the memory floor is measured (${floor:-no} KiB)" [ "${floor:-0}" -gt 0 ]
 check "the table judges primgr's private memory and PSS, with RSS above the floor as a reference" \
@@ -123,6 +124,9 @@ check "every ratio and change (${n_fig:-0}) agrees with the two values beside it
 check "the black-hole phase ran (node1 Primary with 2 of 3 votes)" \
 	grep -q 'black-hole phase: .*"votes":2,"quorum":2' "$out/stderr"
 check "the idle phase held 5000 connections" grep -q 'idle phase: ready open=5000' "$out/stderr"
+
+check "latest.png is drawn beside latest.md, from it (bench/chart.sh --check)" \
+	bash "$top_srcdir/bench/chart.sh" --check "$md" "$out/results/latest.png"
 
 check "--summary rebuilds the same table from the raw file" \
 	cmp -s <("$top_srcdir/bench/run.sh" --summary "$raw" 2>/dev/null) "$md"

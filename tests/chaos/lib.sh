@@ -3,7 +3,8 @@
 # the variables set here are read by the scripts that source this file)
 # tests/chaos/lib.sh: the parts of the chaos run that tests/chaos/run.sh and
 # tests/partition/run.sh share: the health check, the row judge and the write outage, the
-# process faults, the rejoin (or clone) of a node, and the verdict timeline (statepoll).
+# process faults, the rejoin (or clone) of a node, the verdict timeline (statepoll) and its
+# picture (plot.sh).
 # Source it after tests/lib/cluster.sh and tests/lib/haproxy.sh. It reads GRACE_MS,
 # POLL_LOG, WRITER_LOG and PRIMGR_INI from the script, and sets NOTES, TARGET, CF, ROWS.
 CHAOS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -162,17 +163,22 @@ fault_blackhole() {
 
 # judge T0 T1 POLL_LOG ROWS WRITER_LOG: judges the table rows (ROWS) and the writer's
 # acknowledged rows committed in [T0, T1] against the poll timeline. Prints "rows sbw lag lost
-# dual_ms" on the first line, then one line per split-brain or lag row for the record.
+# dual_ms" on the first line, then one line per split-brain or lag row for the record. With
+# JUDGE_MARKS set (plot_init), appends "ms state_url ok|lag|split-brain" per row to that file.
 judge() {
 	local ports=() map=() i
 	for i in $(data_nodes); do
 		ports+=("${NODE_PORT[i]}")
 		map+=("$(state_url "$i")=${NODE_PORT[i]}")
 	done
-	awk -v t0="$1" -v t1="$2" -v grace="$GRACE_MS" -v ports="${ports[*]}" -v map="${map[*]}" '
+	awk -v t0="$1" -v t1="$2" -v grace="$GRACE_MS" -v ports="${ports[*]}" -v map="${map[*]}" \
+		-v marks="${JUDGE_MARKS:-}" '
 		BEGIN {
 			n = split(map, m, " ")
-			for (i = 1; i <= n; i++) { eq = index(m[i], "="); pg[substr(m[i], 1, eq - 1)] = substr(m[i], eq + 1) }
+			for (i = 1; i <= n; i++) {
+				eq = index(m[i], "="); pg[substr(m[i], 1, eq - 1)] = substr(m[i], eq + 1)
+				url[substr(m[i], eq + 1)] = substr(m[i], 1, eq - 1)
+			}
 		}
 		FILENAME == ARGV[1] {            # poll log: ms URL code -> by the node'"'"'s PostgreSQL port
 			if ($3 == "000" || $3 == "" || !($2 in pg)) next
@@ -206,16 +212,19 @@ judge() {
 			for (r = 1; r <= nr; r++) {
 				p = rp[r]; t = rt[r]; k = before(p, t)
 				verdict = k ? sc[p, k] : "none"
-				if (verdict == "200") continue
-				if (k < ns[p] && sc[p, k + 1] == "200" && st[p, k + 1] - t <= 500) continue
-				last200 = 0
-				for (j = k; j >= 1 && st[p, j] >= t - grace; j--)
-					if (sc[p, j] == "200") { last200 = st[p, j]; break }
-				kind = last200 ? "lag" : "split-brain"
-				if (last200) lag++; else sbw++
-				line[++nl] = sprintf("%s row %d on port %d at %.0f (%s): primgr said %s at %.0f%s", kind,
-					rn[r], p, t, rs[r] == "T" ? "its table" : "acked, not in a table",
-					verdict, k ? st[p, k] : 0, last200 ? sprintf(", Primary at %.0f", last200) : "")
+				kind = "ok"
+				if (verdict != "200" && !(k < ns[p] && sc[p, k + 1] == "200" && st[p, k + 1] - t <= 500)) {
+					last200 = 0
+					for (j = k; j >= 1 && st[p, j] >= t - grace; j--)
+						if (sc[p, j] == "200") { last200 = st[p, j]; break }
+					kind = last200 ? "lag" : "split-brain"
+					if (last200) lag++; else sbw++
+					line[++nl] = sprintf("%s row %d on port %d at %.0f (%s): primgr said %s at %.0f%s", kind,
+						rn[r], p, t, rs[r] == "T" ? "its table" : "acked, not in a table",
+						verdict, k ? st[p, k] : 0, last200 ? sprintf(", Primary at %.0f", last200) : "")
+				}
+				# every row for the timeline picture: "ms state_url kind"
+				if (marks != "") printf "%.0f %s %s\n", t, url[p], kind >>marks
 			}
 			for (r = 1; r <= nr; r++) if (rs[r] == "W") lost++
 			# two nodes called Primary at once (answered samples; informational)
@@ -298,4 +307,28 @@ poll_stop() {
 	kill -TERM "$POLL_PID" 2>/dev/null
 	wait "$POLL_PID" 2>/dev/null
 	POLL_PID=
+}
+
+# --- the timeline picture: tests/chaos/plot.sh ---------------------------------------------------
+# plot_init: the files it is drawn from, in $CT_DIR: plot-nodes (a lane per node), plot-marks
+# (JUDGE_MARKS: judge's class of every row), plot-faults (plot_fault); the polls are the run's.
+plot_init() {
+	local i
+	PLOT_NODES=$CT_DIR/plot-nodes PLOT_FAULTS=$CT_DIR/plot-faults JUDGE_MARKS=$CT_DIR/plot-marks
+	: >"$PLOT_FAULTS"
+	: >"$JUDGE_MARKS"
+	for i in $(all_nodes); do echo "${NODE_NAME[i]} $(state_url "$i")"; done >"$PLOT_NODES"
+}
+
+# plot_fault START_MS END_MS LABEL...: one fault's span.
+plot_fault() { echo "$*" >>"$PLOT_FAULTS"; }
+
+# plot_draw PNG TITLE POLLS: draws the run's timeline into PNG. A picture that cannot be drawn
+# (no gnuplot) is reported, and does not fail the run.
+plot_draw() {
+	if bash "$CHAOS_DIR/plot.sh" -o "$1" -t "$2" "$PLOT_NODES" "$3" "$JUDGE_MARKS" "$PLOT_FAULTS"; then
+		echo "# timeline: $1"
+	else
+		echo "# timeline: not drawn"
+	fi
 }

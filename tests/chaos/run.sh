@@ -2,7 +2,7 @@
 # tests/chaos/run.sh: random faults on a real 3-node repmgr cluster with primgr on every node,
 # behind a real haproxy configured from the shipped haproxy/primgr.cfg (GitHub issue 9).
 #
-#   tests/chaos/run.sh [-n CYCLES] [--seed S] [--grace MS]
+#   tests/chaos/run.sh [-n CYCLES] [--seed S] [--grace MS] [--plot PNG]
 #   tests/chaos/run.sh --selftest     (the row judge on a made-up timeline; no cluster)
 #
 # Each cycle applies one fault, then waits until the cluster is healthy again (one node's
@@ -48,11 +48,13 @@
 # 1 when any row is a split-brain write, a cycle does not heal, or a split brain is routed or
 # not called Unknown. KEEP_TMP=1 keeps the temp dir (logs, poll timeline, rows);
 # CHAOS_PRIMGR_INI="section.key=value ..." adds primgr.ini keys (e.g. log.level=debug).
+# The run's timeline (tests/chaos/plot.sh: every node's verdict, every row where it landed,
+# the faults) is drawn into --plot PNG, by default chaos-SEED.png in the current directory.
 # shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
 # (SC2016: the single-quoted strings given to eval expand when evaluated, on purpose)
 
 usage() {
-	echo "usage: $0 [-n CYCLES] [--seed S] [--grace MS] | --selftest" >&2
+	echo "usage: $0 [-n CYCLES] [--seed S] [--grace MS] [--plot PNG] | --selftest" >&2
 	exit 64
 }
 
@@ -60,11 +62,13 @@ CYCLES=20
 SEED=
 GRACE_MS=1000
 SELFTEST=0
+PLOT=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) CYCLES=${2:-}; shift ;;
 	--seed) SEED=${2:-}; shift ;;
 	--grace) GRACE_MS=${2:-}; shift ;;
+	--plot) PLOT=${2:-}; [ -n "$PLOT" ] || usage; shift ;;
 	--selftest) SELFTEST=1 ;;
 	-h | --help) usage ;;
 	*) usage ;;
@@ -78,6 +82,7 @@ if [ -z "$SEED" ]; then
 	SEED=$((SEED % 1000000))
 fi
 [[ "$SEED" =~ ^[0-9]+$ ]] || usage
+PLOT=${PLOT:-chaos-$SEED.png}
 
 # primgr's own defaults (as in tests/integration/haproxy.sh): the outages are what users get.
 CT_REFRESH=${CT_REFRESH:-1s}
@@ -131,6 +136,7 @@ writer_table 1 || bail_out "the writer's table on node1"
 ha_start || bail_out "haproxy starts from the shipped configuration"
 
 poll_start || bail_out "statepoll builds (cc) and starts"
+plot_init
 
 # --- the run ---------------------------------------------------------------------------------
 if wait_for 30 healthy; then
@@ -155,6 +161,7 @@ for ((c = 1; c <= CYCLES; c++)); do
 	t_fault=$(now_ms)
 	CF=0
 	"fault_$f" "${PLAN_PICK[c]}" "${PLAN_MS[c]}" || CF=1
+	plot_fault "$t_fault" "$(now_ms)" "$f $TARGET"
 	# heal: one agreed primary, the others standbys, haproxy routing to it, commits on it
 	if wait_for 60 healthy &&
 		wait_for 15 eval '[ -n "$(writer_first "${NODE_PORT[CT_PRIMARY]}" "$(($(now_ms) - 500))")" ]'; then
@@ -213,6 +220,7 @@ if [ ${#gaps[@]} -gt 0 ]; then
 fi
 verdict=FAIL
 if [ "$FAILED" -eq 0 ] && [ "$done_c" -eq "$CYCLES" ]; then verdict=PASS; fi
+plot_draw "$PLOT" "tests/chaos/run.sh -n $CYCLES --seed $SEED: $tot_rows rows, $tot_sbw split-brain writes, $tot_lag in haproxy's reaction window" "$POLL_LOG"
 echo "chaos $verdict: $done_c/$CYCLES cycles in $(((T_END - T_START) / 1000)) s, seed $SEED," \
 	"$tot_rows rows, $tot_sbw split-brain writes, $tot_lag in haproxy's reaction window," \
 	"$tot_lost acknowledged and lost, longest outage ${max_out} ms (cycle $max_c${R_FAULT[max_c]:+ ${R_FAULT[max_c]}})"

@@ -1,11 +1,14 @@
 #!/bin/bash
 # Issue 14 (b): haproxy configs users bring, with HTTP checks only (no agent-check), in front
-# of a real 3-node repmgr cluster with primgr on each node. Two haproxies run side by side on
+# of a real 3-node repmgr cluster with primgr on each node. Three haproxies run side by side on
 # the same cluster, through the same failover and split brain, each with its own writer:
 #   patroni   the shipped haproxy/patroni-style.cfg: option httpchk OPTIONS /master
 #   state     the same file with "option httpchk /state" (haproxy sends OPTIONS /state)
-# Both keep "http-check expect status 200": without it haproxy passes any 2xx, and /state
-# answers 202 on a standby (see primgr(8)).
+#   bare      the same file with a bare "option httpchk" (haproxy sends OPTIONS /) and no
+#             "http-check expect" in the write backend: haproxy passes any 2xx or 3xx, so
+#             / must answer non-2xx on every node but the agreed primary
+# The first two keep "http-check expect status 200": without it haproxy passes any 2xx, and
+# /state answers 202 on a standby (see primgr(8)).
 #   [0] the shipped file passes haproxy -c     [1] writes reach node1, reads the standbys
 #   [2] failover node1 -> node2                [3] split brain: node1 starts as a primary
 # Watched for the whole window (every ~200 ms, not sampled once): no server that is not the
@@ -25,7 +28,7 @@ ha_require
 primgr_require
 T0=$(now_ms)
 PATRONI_CFG=$top_srcdir/haproxy/patroni-style.cfg
-STYLES=(patroni state)
+STYLES=(patroni state bare)
 
 # --- [0] the shipped file ---------------------------------------------------------------------
 if out=$(haproxy -c -f "$PATRONI_CFG" 2>&1); then
@@ -50,19 +53,32 @@ STATE_CFG=$CT_DIR/state-style.cfg
 sed 's|^	option httpchk OPTIONS /master$|	option httpchk /state|' "$PATRONI_CFG" >"$STATE_CFG"
 ct_own "$STATE_CFG"
 grep -q '^	option httpchk /state$' "$STATE_CFG" || bail_out "state-style.cfg made from patroni-style.cfg"
+# The bare variant: haproxy's default check, and the write backend's expect line dropped.
+BARE_CFG=$CT_DIR/bare-style.cfg
+awk '/^	option httpchk OPTIONS \/master$/ { print "	option httpchk"; bare = 1; next }
+	bare && /^	http-check expect status 200$/ { bare = 0; next }
+	{ print }' "$PATRONI_CFG" >"$BARE_CFG"
+ct_own "$BARE_CFG"
+if [ "$(grep -c '^	http-check expect' "$BARE_CFG")" != 1 ] || ! grep -q '^	option httpchk$' "$BARE_CFG"; then
+	bail_out "bare-style.cfg made from patroni-style.cfg"
+fi
 
 # One haproxy per style: its ports, stats socket and pid kept per style.
 declare -A W R SOCK WLOG WPID
 for st in "${STYLES[@]}"; do
 	HA_TAG=ha-$st HA_WRITE='' HA_READ='' HA_STATS='' HA_PID=''
-	if [ "$st" = patroni ]; then HA_CFG_SRC=$PATRONI_CFG; else HA_CFG_SRC=$STATE_CFG; fi
+	case $st in
+	patroni) HA_CFG_SRC=$PATRONI_CFG ;;
+	state) HA_CFG_SRC=$STATE_CFG ;;
+	bare) HA_CFG_SRC=$BARE_CFG ;;
+	esac
 	ha_start || bail_out "haproxy ($st style) starts"
 	W[$st]=$HA_WRITE R[$st]=$HA_READ SOCK[$st]=$HA_SOCK
 	CT_BG_PIDS+=("$HA_PID")
 done
 HA_PID=
 use() { HA_SOCK=${SOCK[$1]} HA_WRITE=${W[$1]} HA_READ=${R[$1]} WRITER_LOG=${WLOG[$1]:-}; }
-ok "cluster, primgr on node1..node3 and two haproxies (patroni-style, state-style) are up"
+ok "cluster, primgr on node1..node3 and three haproxies (patroni-style, state-style, bare httpchk) are up"
 
 P1=${NODE_PORT[1]} P2=${NODE_PORT[2]} P3=${NODE_PORT[3]}
 show_ha() { local st; for st in "${STYLES[@]}"; do use "$st"; diag "$st:"; diag "$(ha_show)"; done; }
@@ -81,7 +97,7 @@ for st in "${STYLES[@]}"; do
 	fi
 done
 
-# The watcher: every ~200 ms, both haproxies' pg_write, with the time.
+# The watcher: every ~200 ms, every haproxy's pg_write, with the time.
 WATCH=$CT_DIR/checkstyles-watch.log
 : >"$WATCH"
 (
@@ -99,8 +115,7 @@ for st in "${STYLES[@]}"; do
 	WLOG[$st]=$CT_DIR/writer-$st.log
 	: >"${WLOG[$st]}"
 	# numbered apart so that each style's rows are told apart in the tables
-	first=1
-	[ "$st" = state ] && first=1000001
+	case $st in patroni) first=1 ;; state) first=1000001 ;; *) first=2000001 ;; esac
 	"$PGWRITER" -p "${W[$st]}" -i 50 -s "$first" >>"${WLOG[$st]}" 2>&1 </dev/null &
 	WPID[$st]=$!
 	CT_BG_PIDS+=("${WPID[$st]}")
@@ -175,6 +190,6 @@ for st in "${STYLES[@]}"; do
 done
 n1rows=$(node_psql_db 1 postgres "SELECT count(*) FROM primgr_writes
 	WHERE at > to_timestamp($t_promote_start / 1000.0)")
-is "$n1rows" 0 "[3] node1's own table: zero rows written after it was stopped (both writers)"
+is "$n1rows" 0 "[3] node1's own table: zero rows written after it was stopped (every writer)"
 diag "whole test: $((($(now_ms) - T0) / 1000)) s"
 tap_done

@@ -416,8 +416,8 @@ check "[cap] while 500 are held the daemon has $fd_mid descriptors (baseline $fd
 t=$(now_ms)
 code=$(http_code 1 /state)
 over_ms=$(($(now_ms) - t))
-check "[cap] a client over the cap is closed at once (code '$code' in ${over_ms} ms)" \
-	test "$code" = 000 -a "$over_ms" -lt 1000
+check "[cap] a client over the cap is closed at once (code '$code' in ${over_ms} ms, bound $(within 1000))" \
+	test "$code" = 000 -a "$over_ms" -lt "$(within 1000)"
 wait "$flood"
 wait_for 20 eval '[ "$(fd_count)" -le "$fd0" ]'
 fd1=$(fd_count)
@@ -426,7 +426,8 @@ check "[cap] descriptors back to baseline after the clients left: $fd1 (baseline
 t=$(now_ms)
 code=$(http_code 1 /state)
 ms=$(($(now_ms) - t))
-check "[cap] /state answers 200 right afterwards, in ${ms} ms" test "$code" = 200 -a "$ms" -lt 1000
+check "[cap] /state answers 200 right afterwards, in ${ms} ms (bound $(within 1000))" \
+	test "$code" = 200 -a "$ms" -lt "$(within 1000)"
 rej=$(metric connections_rejected_total)
 acc=$(metric connections_accepted_total)
 check "[cap] /metrics counts the rejected connections: +$((rej - rej0)) rejected, +$((acc - acc0)) accepted" \
@@ -449,7 +450,8 @@ for _ in 1 2 3 4 5; do
 	[ "${ms:-9999}" -gt "$lat" ] && lat=${ms:-9999}
 	sleep 0.2
 done
-check "[slow] /state answers in ${lat} ms (max of 5) while 50 slowloris clients hang" test "$lat" -lt 500
+check "[slow] /state answers in ${lat} ms (max of 5, bound $(within 500)) while 50 slowloris clients hang" \
+	test "$lat" -lt "$(within 500)"
 wait "$drip"
 dr=$(cat "$CT_DIR/drip.out")
 diag "slowloris: $dr"

@@ -176,15 +176,17 @@ is "$(watch_codes n1)" 200 "[3] node1's /state never left 200 during both upgrad
 diag "writer so far: $(writer_ports)"
 
 # --- [4] split brain mid-migration -----------------------------------------------------------
-t_fail=$(now_ms)
 failover_to 2 || bail_out "failover to node2"
-t_stopped=$((t_fail + FO_STOP_MS)) # node1 was the agreed primary until its postmaster stopped
+# node1 was the agreed primary until its stop returned (a row committed while it stopped is
+# no split brain: the start of failover_to + FO_STOP_MS fell short of that by the time
+# failover_to took to begin, and a row from before the stop was counted under load)
+t_stopped=$FO_STOPPED_AT
 t_promoted=$FO_PROMOTED_AT
 wait_for 10 http_is 2 /state 200 || show_states
 is "$(http_code 2 /state)" 200 "[4] primgr node2 Primary after the failover ($(http_json 2 /state '"\(.votes)/\(.quorum)"'))"
 watch_start n2 2
 watch_start sb 1
-wait_for 10 eval '[ -n "$(writer_first "$P2" "$t_fail")" ]'
+wait_for 10 eval '[ -n "$(writer_first "$P2" "$t_stopped")" ]'
 t_sb=$(now_ms)
 start_as_primary 1 || bail_out "node1 starts again as a primary"
 is "$(node_in_recovery 1)" f "[4] node1 (Python) runs as a primary: split brain"
@@ -200,7 +202,10 @@ watch_stop sb
 check "[4] node1's /state was never 200 in split brain ($(watch_codes sb))" \
 	eval '! watch_codes sb | grep -qw 200'
 n1rows=$(node_psql_db 1 postgres "SELECT count(*) FROM primgr_writes WHERE at > to_timestamp($t_stopped / 1000.0)")
-is "$n1rows" 0 "[4] node1's own table: 0 rows since it was stopped"
+is "$n1rows" 0 "[4] node1's own table: 0 rows since it was stopped" ||
+	diag "$(node_psql_db 1 postgres "SELECT n, port, (extract(epoch FROM at) * 1000)::bigint - $t_stopped
+		FROM primgr_writes WHERE at > to_timestamp($t_stopped / 1000.0) ORDER BY at LIMIT 5" |
+		awk -F'|' -v sb=$((t_sb - t_stopped)) '{ printf "row %s (port %s) at stop + %s ms (split brain from stop + %s ms)\n", $1, $2, $3, sb }')"
 node_rejoin 1 2 || not_ok "[4] repmgr node rejoin of node1 to node2"
 
 # --- [5] node1 a Python standby: its legacy vote counts --------------------------------------

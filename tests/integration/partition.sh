@@ -7,7 +7,8 @@
 # + peer_timeout of the cut; then one for run.sh's own verdict. A new seed each run (printed:
 # replay with `tests/partition/run.sh -n 3 --faults ... --seed S`). A reported skip when not
 # root or network namespaces / nft do not work here, a failure under CI=true.
-# PARTITION_CYCLES, PARTITION_FAULTS and PARTITION_SEED override the defaults.
+# PARTITION_CYCLES, PARTITION_FAULTS and PARTITION_SEED override the defaults. The run draws its
+# timeline (tests/chaos/plot.sh) into tests/logs/partition-timeline.png: one TAP line checks it.
 # shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh
 . "$(dirname "$0")/../lib/cluster.sh"
 # shellcheck source=../lib/haproxy.sh
@@ -27,7 +28,10 @@ out=$(mktemp "${TMPDIR:-/tmp}/primgr-partition.XXXXXX") || bail_out "mktemp"
 trap 'rm -f "$out"' EXIT
 
 t0=$(now_ms)
-bash "$run" -n "$n" --faults "$faults" ${PARTITION_SEED:+--seed "$PARTITION_SEED"} >"$out" 2>&1
+png=${top_builddir:-.}/tests/logs/partition-timeline.png
+mkdir -p "${png%/*}" && rm -f "$png"
+bash "$run" -n "$n" --faults "$faults" ${PARTITION_SEED:+--seed "$PARTITION_SEED"} --plot "$png" \
+	>"$out" 2>&1
 rc=$?
 # run.sh's progress lines are TAP comments already; its table and summary become comments
 sed -e '/^#/!s/^/# /' "$out"
@@ -44,6 +48,14 @@ while read -r c fault rows sbw _ lost _ outage det _ healed cok rest; do
 	if [ "$cok" = yes ] && [ "$sbw" = 0 ] && [ "$healed" != - ]; then ok "$desc"; else not_ok "$desc"; fi
 done < <(sed -n '/^cycle  fault/,/^$/p' "$out")
 [ "$nseen" -eq "$n" ] || not_ok "run.sh printed $nseen of $n cycles in its summary table"
+# the run's timeline picture (tests/chaos/plot.sh, gnuplot)
+if ! command -v gnuplot >/dev/null; then
+	skip "the run's timeline PNG: no gnuplot (scripts/install-deps.sh installs gnuplot-nox)"
+elif [ "$(head -c 8 "$png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+	ok "the run's timeline is drawn: $png ($(wc -c <"$png") bytes)"
+else
+	not_ok "the run's timeline is drawn: no PNG in $png"
+fi
 final=$(grep '^partition ' "$out" | tail -n 1)
 if [ "$rc" -eq 0 ]; then
 	ok "tests/partition/run.sh -n $n exits 0 (${final:-no final line})"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck disable=SC2119,SC2154 # harness functions take optional arguments, not the script's; KILLED_*/FAILED_* are set by name (eval)
+# shellcheck disable=SC2119 # harness functions take optional arguments, not the script's
 # Issue 15: restarting primgr on the primary costs nothing. A real haproxy from the shipped
 # haproxy/primgr.cfg in front of a 3-node cluster; a long session (pg_sleep) and a writer
 # (a new connection per 100 ms) through the write frontend while primgr on node1 restarts
@@ -17,8 +17,10 @@ CT_PEER_TIMEOUT=${CT_PEER_TIMEOUT:-500ms}
 . "$(dirname "$0")/../lib/cluster.sh"
 # shellcheck source=../lib/haproxy.sh
 . "$(dirname "$0")/../lib/haproxy.sh"
+# shellcheck source=../lib/restarts.sh
+. "$(dirname "$0")/../lib/restarts.sh"
 
-RESTARTS=${RESTARTS:-5}
+RESTARTS=${RESTARTS:-10}
 cluster_require cc python3
 ha_require
 primgr_require
@@ -45,46 +47,19 @@ sa_start() {
 }
 sa_pid() { cat "$HOLD_PIDF" 2>/dev/null; }
 
-# one mode: RESTARTS restarts by the function $1, a long session and the writer meanwhile
-run_mode() {
-	local name=$1 restart=$2 i sess_log=$CT_DIR/session-$1.log t0 t1 killed failed
-	writer_start 100 "$3"
-	: >"$sess_log"
-	( PGCONNECT_TIMEOUT=2 as_pg "$PG_BINDIR/psql" -X -A -t -h 127.0.0.1 -p "$HA_WRITE" -U postgres \
-		-d postgres -c "select pg_sleep($((RESTARTS * 3 + 4)))" >>"$sess_log" 2>&1; echo "rc=$?" >>"$sess_log" ) &
-	SESS=$!
-	CT_BG_PIDS+=("$SESS")
-	sleep 1
-	t0=$(now_ms)
-	for ((i = 0; i < RESTARTS; i++)); do
-		"$restart"
-		wait_for 10 eval '[ "$(http_code 1 /state)" = 200 ]' || diag "$name: node1 /state not 200 after restart $i"
-		sleep 1
-	done
-	t1=$(now_ms)
-	wait "$SESS"
-	sleep 0.5
-	writer_stop
-	killed=$(grep -c "rc=0" "$sess_log"); killed=$((1 - killed))
-	failed=$(writer_count ERR "$t0" "$t1")
-	diag "$name: $RESTARTS restarts, sessions killed $killed, writes failed $failed of $(writer_count ALL "$t0" "$t1")"
-	[ "$killed" = 0 ] || diag "$(cat "$sess_log")"
-	eval "KILLED_$name=$killed FAILED_$name=$failed"
-}
-
 restart_sa() { local p; p=$(sa_pid); kill -TERM "$p"; wait_for 5 eval '[ "$(sa_pid)" != "$p" ]'; }
 restart_plain() { primgr_stop 1; primgr_start 1; }
 
 sa_start || bail_out "primgr on node1 under the socket holder"
 wait_for 10 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'
-run_mode sa restart_sa 1
-is "$KILLED_sa/$FAILED_sa" "0/0" "[1] socket activation: $RESTARTS restarts, sessions killed / writes failed"
+rs_run_mode sa "$RESTARTS" restart_sa 1
+is "$RS_KILLED/$RS_FAILED" "0/0" "[1] socket activation: $RESTARTS restarts, sessions killed / writes failed (of $RS_WRITES)"
 ct_ours "$HOLD_PID" && kill -TERM "$HOLD_PID"
 wait_for 5 eval "! ct_alive $HOLD_PID"; wait_for 5 eval "! (exec 3<>/dev/tcp/127.0.0.1/${NODE_HTTP[1]}) 2>/dev/null"
 primgr_start 1 || bail_out "primgr on node1 again"
 wait_for 10 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'
-run_mode plain restart_plain 100000
-ok "[2] plain stop/start: $RESTARTS restarts, sessions killed $KILLED_plain, writes failed $FAILED_plain (reported, no target)"
+rs_run_mode plain "$RESTARTS" restart_plain 100000
+ok "[2] plain stop/start: $RESTARTS restarts, sessions killed $RS_KILLED, writes failed $RS_FAILED of $RS_WRITES (reported, no target)"
 
 # [3] dead stays dead: out within inter + 2 x fastinter (2 s) plus a check's slack
 wait_for 10 eval '[ "$(ha_view pg_write)" = "node1:UP node2:DOWN node3:DOWN" ]'

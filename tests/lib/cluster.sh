@@ -692,13 +692,15 @@ node_thaw() {
 
 # failover_to J: the textbook manual failover. Immediate stop of the current primary,
 # `repmgr standby promote` on J, `standby follow` on every other running data node.
-# Sets FO_STOP_MS, FO_PROMOTE_MS, FO_FOLLOW_MS, FO_PROMOTED_AT (now_ms when promote returned)
-# and prints them as TAP comments.
+# Sets FO_STOP_MS, FO_PROMOTE_MS, FO_FOLLOW_MS, FO_STOPPED_AT (now_ms when the old primary's
+# stop returned: it committed nothing after that), FO_PROMOTED_AT (now_ms when promote
+# returned) and prints them as TAP comments.
 failover_to() {
 	local j=$1 old=$CT_PRIMARY k t0 t1 t2 t3
 	t0=$(now_ms)
 	node_stop "$old" immediate || return 1
 	t1=$(now_ms)
+	FO_STOPPED_AT=$t1
 	ct_run "node$j standby promote" "$REPMGR" -f "$(node_conf "$j")" standby promote || return 1
 	t2=$(now_ms)
 	FO_PROMOTED_AT=$t2
@@ -1000,6 +1002,9 @@ watch_first() {
 HA_PID=
 # haproxy_start: writes $CT_DIR/haproxy.cfg (frontends on HA_WRITE and HA_READ, stats CSV on
 # HA_STATS, socket $CT_DIR/haproxy.sock) and starts haproxy in the foreground mode (-db).
+# Its checks are those of the shipped haproxy/primgr.cfg (inter, fastinter, downinter, rise,
+# fall 3, agent-inter, timeout check 2s: above primgr's 1.5 s first-round hold), so that a
+# test sees what users get; tests/lib/haproxy.sh's ha_start runs the shipped file itself.
 haproxy_start() {
 	local i cfg="$CT_DIR/haproxy.cfg"
 	command -v haproxy >/dev/null 2>&1 || { diag "haproxy is not installed"; return 1; }
@@ -1014,10 +1019,10 @@ haproxy_start() {
 
 			defaults
 			    mode tcp
-			    timeout connect 2s
+			    timeout connect 3s
 			    timeout client 1m
 			    timeout server 1m
-			    timeout check 1s
+			    timeout check 2s
 			    retries 1
 
 			listen stats
@@ -1039,7 +1044,7 @@ haproxy_start() {
 			    option httpchk
 			    http-check send meth GET uri /state ver HTTP/1.1 hdr Host primgr
 			    http-check expect status 200
-			    default-server check inter 500ms fastinter 250ms downinter 500ms rise 1 fall 1 agent-check agent-inter 250ms weight 100 on-marked-down shutdown-sessions
+			    default-server check inter 1s fastinter 500ms downinter 500ms rise 1 fall 3 agent-check agent-inter 500ms weight 100 on-marked-down shutdown-sessions
 		EOF
 		for i in $(data_nodes); do
 			echo "    server ${NODE_NAME[i]} $(node_host "$i"):${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_AGENT[i]}"
@@ -1051,7 +1056,7 @@ haproxy_start() {
 			    option httpchk
 			    http-check send meth GET uri /replica ver HTTP/1.1 hdr Host primgr
 			    http-check expect status 200
-			    default-server check inter 500ms fastinter 250ms downinter 500ms rise 1 fall 1 agent-check agent-inter 500ms weight 100 on-marked-down shutdown-sessions
+			    default-server check inter 1s fastinter 500ms downinter 500ms rise 1 fall 3 agent-check agent-inter 1s weight 100 on-marked-down shutdown-sessions
 		EOF
 		for i in $(data_nodes); do
 			echo "    server ${NODE_NAME[i]} $(node_host "$i"):${NODE_PORT[i]} port ${NODE_HTTP[i]} agent-port ${NODE_RAGENT[i]}"

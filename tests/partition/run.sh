@@ -5,6 +5,7 @@
 # the writer and the pollers (GitHub issue 18). Needs root, ip netns and nft.
 #
 #   tests/partition/run.sh [-n CYCLES] [--seed S] [--grace MS] [--witness] [--faults F,F,...]
+#                          [--plot PNG]
 #
 # Each cycle applies one fault, heals the network, then waits until the cluster is healthy
 # again (one node's /state says Primary, the others Standby and streaming from it, haproxy's
@@ -51,12 +52,15 @@
 #   partition PASS: N/N cycles in S s, seed S, R rows, 0 split-brain writes, ...
 # Exits 1 when any row is a split-brain write, a cycle does not heal or breaks a rule above;
 # 77 when network namespaces cannot be used here. KEEP_TMP=1 keeps the temp dir;
-# PARTITION_PRIMGR_INI="section.key=value ..." adds primgr.ini keys.
+# PARTITION_PRIMGR_INI="section.key=value ..." adds primgr.ini keys. The run's timeline
+# (tests/chaos/plot.sh: every node's verdict as the hub and the node's own poller saw it,
+# every row where it landed, the faults) is drawn into --plot PNG, by default
+# partition-SEED.png in the current directory.
 # shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
 # (SC2016: the single-quoted strings given to eval expand when evaluated, on purpose)
 
 usage() {
-	echo "usage: $0 [-n CYCLES] [--seed S] [--grace MS] [--witness] [--faults F,F,...]" >&2
+	echo "usage: $0 [-n CYCLES] [--seed S] [--grace MS] [--witness] [--faults F,F,...] [--plot PNG]" >&2
 	exit 64
 }
 
@@ -65,6 +69,7 @@ SEED=
 GRACE_MS=1000
 WITNESS=0
 FAULT_LIST=
+PLOT=
 ARGS=() # the arguments without --seed
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -73,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--grace) GRACE_MS=${2:-}; ARGS+=("$1" "$GRACE_MS"); shift ;;
 	--witness) WITNESS=1; ARGS+=("$1") ;;
 	--faults) FAULT_LIST=${2:-}; ARGS+=("$1" "$FAULT_LIST"); shift ;;
+	--plot) PLOT=${2:-}; [ -n "$PLOT" ] || usage; shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -84,6 +90,7 @@ if [ -z "$SEED" ]; then
 	SEED=$((SEED % 1000000))
 fi
 [[ "$SEED" =~ ^[0-9]+$ ]] || usage
+PLOT=${PLOT:-partition-$SEED.png}
 
 NET_FAULTS=(minority isolated oneway_out oneway_in standby flapping promotecut)
 [ "$WITNESS" = 1 ] && NET_FAULTS+=(witness)
@@ -119,7 +126,7 @@ if ! netns_usable; then
 fi
 [ -z "${PGM_NETNS:-}" ] && echo "# partition: $CYCLES cycle(s), seed $SEED (replay: $0 ${ARGS[*]} --seed $SEED)"
 # from here on, in the hub namespace (the outer run waits, then deletes the namespaces)
-netns_enter "$0" "${ARGS[@]}" --seed "$SEED"
+netns_enter "$0" "${ARGS[@]}" --seed "$SEED" --plot "$PLOT"
 
 # shellcheck source=../chaos/lib.sh
 . "$(dirname "$0")/../chaos/lib.sh"
@@ -509,6 +516,7 @@ writer_table 1 || bail_out "the writer's table on node1"
 ha_start || bail_out "haproxy starts from the shipped configuration"
 poll_start || bail_out "statepoll builds (cc) and starts"
 det_start
+plot_init
 
 if wait_for 60 healthy; then
 	diag "cluster healthy: node$CT_PRIMARY primary, haproxy routes writes to it"
@@ -533,6 +541,7 @@ for ((c = 1; c <= CYCLES; c++)); do
 	t_fault=$(now_ms)
 	CF=0
 	"fault_$f" "${PLAN_PICK[c]}" "${PLAN_MS[c]}" "${PLAN_MS2[c]}" || CF=1
+	plot_fault "$t_fault" "$(now_ms)" "$f $TARGET"
 	if [ -n "$(netns_rules)" ]; then
 		note "rules left after the fault ($(netns_rules)): healed"
 		heal
@@ -627,6 +636,8 @@ fi
 read -r dn dmed dmax <<<"$(dist "${dets[@]}" | awk '{ gsub(",", ""); print $2, ($4 == "" ? "-" : $4), ($8 == "" ? "-" : $8) }')"
 verdict=FAIL
 if [ "${FAILED:-0}" -eq 0 ] && [ "$done_c" -eq "$CYCLES" ]; then verdict=PASS; fi
+timeline
+plot_draw "$PLOT" "tests/partition/run.sh ${ARGS[*]} --seed $SEED: $tot_rows rows, $tot_sbw split-brain writes, $tot_lag in haproxy's reaction window" "$TIMELINE"
 echo "partition $verdict: $done_c/$CYCLES cycles in $(((T_END - T_START) / 1000)) s, seed $SEED," \
 	"$tot_rows rows, $tot_sbw split-brain writes, $tot_lag in haproxy's reaction window," \
 	"$tot_lost acknowledged and lost ($tot_gone acknowledged and gone from the primary)," \
