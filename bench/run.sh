@@ -8,6 +8,9 @@
 #       bench/minimal_server (accept, write "up\n", close: the limit);
 #   HTTP GET /state with wrk, Connection: close and keep-alive, against primgr and against
 #       nginx `return 200` with the same body (the limit);
+#   the same over TLS (issue 17): primgr's tls_listen and an nginx `listen ... ssl` with the
+#       same certificate (EC P-256, made here), a new TLS connection (full handshake) per
+#       request and keep-alive; no client certificates (wrk cannot show one);
 #   at 1 and 50 concurrent connections, as fast as they go (a closed loop: at saturation
 #   the latency is mostly queueing, 50 / req/s) and paced at 2,000 checks/s (the latency of a
 #   server that keeps up: the p99 target); SQL statements/s at 1 check/s and at up to 20,000
@@ -36,10 +39,13 @@
 # missing (wrk, nginx-light, util-linux) with apt-get and runs the servers as user postgres.
 #
 #   bench/run.sh [--quick] [--reps N] [--seconds S] [--warmup S] [--primgr PATH] [--out DIR]
+#                [--only PREFIX]
 #   bench/run.sh --summary FILE.raw      (the table again, from saved measurements)
 #
 # --quick: 2 s cells, 1 repetition, 1 s warm-up (development and the CI smoke test).
 # --primgr PATH: measure that binary instead of building one (the table says so).
+# --only PREFIX: only the cells whose name starts with PREFIX (e.g. --only tls: the TLS rows,
+#   a few minutes), and only the phases that have some (BENCH_ONLY in the environment too).
 # KEEP_TMP=1 keeps the temp dirs.
 # Awk programs and commands for ssh-like runners are single-quoted on purpose (SC2016); CT_*
 # settings are read by tests/lib/cluster.sh (SC2034); `A && B || die` is meant (SC2015).
@@ -59,6 +65,7 @@ SUMMARY_ONLY=
 IDLE_CONNS=5000
 PACED_RATE=2000         # the paced cells: checks/s offered, 50 connections at most in flight
 SQL_RATE=20000          # the "20,000 checks/s" cell: a cap, the table shows what was reached
+ONLY=${BENCH_ONLY:-}
 
 usage() {
 	sed -n '/^#   bench/,/^# KEEP_TMP/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -73,6 +80,7 @@ while [ $# -gt 0 ]; do
 	--warmup) WARMUP=$2; shift ;;
 	--primgr) PRIMGR_GIVEN=$2; shift ;;
 	--out) OUT_DIR=$2; shift ;;
+	--only) ONLY=$2; shift ;;
 	--summary) SUMMARY_ONLY=$2; shift ;;
 	-h | --help) usage ;;
 	*) echo "bench/run.sh: unknown option $1" >&2; usage ;;
@@ -94,13 +102,18 @@ die() {
 # ---------------------------------------------------------------------------------------------
 # The cells: id -> "kind server conns rate phase", in the order of the table.
 #   kind: agent (agent_load), close / keepalive (wrk GET /state), http (agent_load sending
-#   GET /state with Connection: close, a new connection per request: for the paced cells)
+#   GET /state with Connection: close, a new connection per request: for the paced cells),
+#   tlsclose / tlska (wrk GET https://.../state: Connection: close, a full TLS handshake per
+#   request; keep-alive)
 #   server: minimal, primgr, nginx;  rate: 0 = as fast as possible (closed loop)
-#   phase: main (interleaved per repetition), blackhole, idle
+#   phase: main (interleaved per repetition), blackhole, idle, tls (last: 50 handshaking
+#   connections leave the heap larger, as the idle phase does)
 
 CELLS=(agent_min_1 agent_primgr_1 agent_min_50 agent_primgr_50
 	close_nginx_1 close_primgr_1 close_nginx_50 close_primgr_50
 	ka_nginx_1 ka_primgr_1 ka_nginx_50 ka_primgr_50
+	tlsclose_nginx_1 tlsclose_primgr_1 tlsclose_nginx_50 tlsclose_primgr_50
+	tlska_nginx_1 tlska_primgr_1 tlska_nginx_50 tlska_primgr_50
 	agent_min_paced agent_primgr_paced http_nginx_paced http_primgr_paced
 	sql_1 sql_max
 	bh_agent_50 bh_ka_50 bh_agent_paced idle_agent_50 idle_ka_50 idle_agent_paced
@@ -118,6 +131,14 @@ declare -A CELL=(
 	[ka_primgr_1]="keepalive primgr 1 0 main"
 	[ka_nginx_50]="keepalive nginx 50 0 main"
 	[ka_primgr_50]="keepalive primgr 50 0 main"
+	[tlsclose_nginx_1]="tlsclose nginx 1 0 tls"
+	[tlsclose_primgr_1]="tlsclose primgr 1 0 tls"
+	[tlsclose_nginx_50]="tlsclose nginx 50 0 tls"
+	[tlsclose_primgr_50]="tlsclose primgr 50 0 tls"
+	[tlska_nginx_1]="tlska nginx 1 0 tls"
+	[tlska_primgr_1]="tlska primgr 1 0 tls"
+	[tlska_nginx_50]="tlska nginx 50 0 tls"
+	[tlska_primgr_50]="tlska primgr 50 0 tls"
 	[agent_min_paced]="agent minimal 50 $PACED_RATE main"
 	[agent_primgr_paced]="agent primgr 50 $PACED_RATE main"
 	[http_nginx_paced]="http nginx 50 $PACED_RATE main"
@@ -167,6 +188,8 @@ summarize() {
 		if (c ~ /^agent_/) return "agent-check, new conn"
 		if (c ~ /^close_/) return "HTTP /state, Connection: close"
 		if (c ~ /^ka_/) return "HTTP /state, keep-alive"
+		if (c ~ /^tlsclose_/) return "HTTPS /state, new TLS conn per request"
+		if (c ~ /^tlska_/) return "HTTPS /state, keep-alive"
 		if (c == "sql_1") return "agent-check at 1 check/s (SQL)"
 		if (c == "sql_max") return sprintf("agent-check at <= %d checks/s (SQL)", sqlrate)
 		if (c == "bh_agent_50") return "agent-check, 1 peer black-holed"
@@ -214,28 +237,50 @@ summarize() {
 		ratio("HTTP close CPU µs/req, primgr / nginx, 50 conns", "close_primgr_50", "close_nginx_50")
 		ratio("HTTP keep-alive CPU µs/req, primgr / nginx, 1 conn", "ka_primgr_1", "ka_nginx_1")
 		ratio("HTTP keep-alive CPU µs/req, primgr / nginx, 50 conns", "ka_primgr_50", "ka_nginx_50")
+		ratio("HTTPS new TLS conn CPU µs/req, primgr / nginx, 1 conn", "tlsclose_primgr_1", "tlsclose_nginx_1")
+		ratio("HTTPS new TLS conn CPU µs/req, primgr / nginx, 50 conns", "tlsclose_primgr_50", "tlsclose_nginx_50")
+		ratio("HTTPS keep-alive CPU µs/req, primgr / nginx, 1 conn", "tlska_primgr_1", "tlska_nginx_1")
+		ratio("HTTPS keep-alive CPU µs/req, primgr / nginx, 50 conns", "tlska_primgr_50", "tlska_nginx_50")
 		rss = 0; priv = 0; ps = 0
 		for (i = 1; i <= n; i++) {
 			c = order[i]
-			if (srv[c] != "primgr" || c ~ /^idle_/) continue
+			if (srv[c] != "primgr" || c ~ /^(idle|tls)/) continue
 			if (M[c, "rss"] > rss) rss = M[c, "rss"]
 			if (M[c, "anon"] > priv) priv = M[c, "anon"]
 			if (M[c, "pss"] > ps) ps = M[c, "pss"]
 		}
 		# What primgr controls is its private memory: most of its RSS is the shared pages of
 		# libpq, libcurl and OpenSSL (the floor below), counted whole in every process.
-		verdict("primgr private memory under load (RssAnon, peak over the cells but the idle-connection rows)",
-			sprintf("%.1f MiB", priv / 1024), "2 MiB", priv > 0 && priv <= 2 * 1024)
-		if (ps > 0)
-			verdict("primgr PSS under load (its shared pages divided among the processes mapping them)",
-				sprintf("%.1f MiB", ps / 1024), "8 MiB", ps <= 8 * 1024)
-		reference("primgr RSS under load (VmHWM; mostly shared library pages)", sprintf("%.1f MiB", rss / 1024))
+		tlspriv = 0
+		for (i = 1; i <= n; i++)
+			if (srv[order[i]] == "primgr" && order[i] ~ /^tls/ && M[order[i], "anon"] > tlspriv) tlspriv = M[order[i], "anon"]
+		# (none of those cells: a run of --only tls)
+		if (rss > 0) {
+			verdict("primgr private memory under load (RssAnon, peak over the cells but the idle-connection and TLS rows)",
+				sprintf("%.1f MiB", priv / 1024), "2 MiB", priv > 0 && priv <= 2 * 1024)
+			if (ps > 0)
+				verdict("primgr PSS under load (its shared pages divided among the processes mapping them)",
+					sprintf("%.1f MiB", ps / 1024), "8 MiB", ps <= 8 * 1024)
+			reference("primgr RSS under load (VmHWM; mostly shared library pages)", sprintf("%.1f MiB", rss / 1024))
+		}
+		if (tlspriv > 0) {
+			tlspss = 0; tlsrss = 0
+			for (i = 1; i <= n; i++) {
+				c = order[i]
+				if (srv[c] != "primgr" || c !~ /^tls/) continue
+				if (M[c, "pss"] > tlspss) tlspss = M[c, "pss"]
+				if (M[c, "rss"] > tlsrss) tlsrss = M[c, "rss"]
+			}
+			reference("primgr memory after the TLS rows (50 connections in TLS handshakes at once)",
+				sprintf("private %.1f MiB, PSS %.1f MiB, RSS %.1f MiB", tlspriv / 1024, tlspss / 1024, tlsrss / 1024))
+		}
 		if (FLOOR["rss_kib"] > 0) {
 			reference("the floor: bench/rss_floor (the libraries of primgr started, no work)",
 				sprintf("RSS %.1f MiB, private %.1f MiB, PSS %.1f MiB", FLOOR["rss_kib"] / 1024,
 					FLOOR["anon_kib"] / 1024, FLOOR["pss_kib"] / 1024))
-			reference("primgr RSS under load above that floor (what primgr itself adds)",
-				sprintf("%.1f MiB", (rss - FLOOR["rss_kib"]) / 1024))
+			if (rss > 0)
+				reference("primgr RSS under load above that floor (what primgr itself adds)",
+					sprintf("%.1f MiB", (rss - FLOOR["rss_kib"]) / 1024))
 		}
 		if (("sql_1", "sql") in M && ("sql_max", "sql") in M) {
 			a = M["sql_1", "sql"]; b = M["sql_max", "sql"]
@@ -249,6 +294,8 @@ summarize() {
 		saturated("agent_primgr_50", "agent-check", "agent_min_50", "minimal server")
 		saturated("close_primgr_50", "HTTP close", "close_nginx_50", "nginx")
 		saturated("ka_primgr_50", "HTTP keep-alive", "ka_nginx_50", "nginx")
+		saturated("tlsclose_primgr_50", "HTTPS new TLS conn", "tlsclose_nginx_50", "nginx")
+		saturated("tlska_primgr_50", "HTTPS keep-alive", "tlska_nginx_50", "nginx")
 		change(sprintf("agent-check p99 paced at %d/s, 1 peer black-holed", paced), "bh_agent_paced", "agent_primgr_paced")
 		change("HTTP keep-alive p99 at saturation, 1 peer black-holed", "bh_ka_50", "ka_primgr_50")
 		change(sprintf("agent-check p99 paced at %d/s, %d idle conns", paced, idle), "idle_agent_paced", "agent_primgr_paced")
@@ -455,6 +502,13 @@ for t in minimal_server rss_floor; do
 done
 
 MINIMAL_PORT=$(ct_free_port) || die "no free port"
+PRIMGR_TLS_PORT=$(ct_free_port) || die "no free port"
+NGINX_TLS_PORT=$(ct_free_port) || die "no free port"
+# One certificate for both TLS servers.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$CT_DIR/tls.key" -out "$CT_DIR/tls.crt" \
+	>"$BT/openssl.log" 2>&1 || { cat "$BT/openssl.log" >&2; die "openssl: the certificate"; }
+$IS_ROOT && chown postgres:postgres "$CT_DIR/tls.key" "$CT_DIR/tls.crt"
 BLACKHOLE_PORT=$(ct_free_port) || die "no free port"
 NGINX_PORT=$(ct_free_port) || die "no free port"
 
@@ -466,7 +520,8 @@ bench_spawn() {
 
 # primgr knows two more nodes (registered only during the black-hole phase): node2 votes
 # through nginx's /primary, node3 is the black hole.
-primgr_start 1 log.level=notice server.idle_timeout=10m \
+primgr_start 1 log.level=notice server.idle_timeout=10m "http.tls_listen=127.0.0.1:$PRIMGR_TLS_PORT" \
+	"http.tls_cert_file=$CT_DIR/tls.crt" "http.tls_key_file=$CT_DIR/tls.key" \
 	"peers.node2=http://127.0.0.1:$NGINX_PORT" "peers.node3=http://127.0.0.1:$BLACKHOLE_PORT" \
 	>"$BT/primgr-start.log" 2>&1 || { cat "$BT/primgr-start.log" >&2; die "primgr did not start"; }
 PRIMGR_PID=$(primgr_pid 1)
@@ -516,6 +571,16 @@ $(nginx_temp_paths)
 		location = /primary { return 200 '{"Primary":"${NODE_NAME[1]}","node_id":1,"answered_by":"node2","answered_by_id":2}'; }
 		location / { return 200 '$body'; }
 	}
+	server {
+		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		ssl_certificate $CT_DIR/tls.crt;
+		ssl_certificate_key $CT_DIR/tls.key;
+		# nginx 1.22 (Debian 12) offers TLS 1.0-1.2 by default; primgr and wrk speak 1.3:
+		# compare the same handshake
+		ssl_protocols TLSv1.2 TLSv1.3;
+		default_type application/json;
+		location / { return 200 '$body'; }
+	}
 }
 EOF
 $IS_ROOT && chown -R postgres:postgres "$NG"
@@ -529,6 +594,10 @@ NGINX_WORKER=$(nginx_worker)
 BENCH_PIDS+=("$NGINX_WORKER")
 wait_for 10 eval '[ "$(curl -s --noproxy "*" -o /dev/null -w "%{http_code}" http://127.0.0.1:$NGINX_PORT/state)" = 200 ]' ||
 	die "nginx does not answer"
+wait_for 10 eval '[ "$(curl -sk --noproxy "*" -o /dev/null -w "%{http_code}" https://127.0.0.1:$NGINX_TLS_PORT/state)" = 200 ]' ||
+	die "nginx does not answer over TLS"
+wait_for 10 eval '[ "$(curl -sk --noproxy "*" -o /dev/null -w "%{http_code}" https://127.0.0.1:$PRIMGR_TLS_PORT/state)" = 200 ]' ||
+	die "primgr does not answer over TLS"
 wait_for 10 eval '[ "$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MINIMAL_PORT && cat <&3")" = up ]' ||
 	die "the minimal server does not answer"
 
@@ -553,6 +622,8 @@ server_port() {
 	case "$1:$2" in
 	agent:minimal) echo "$MINIMAL_PORT" ;;
 	agent:primgr) echo "${NODE_AGENT[1]}" ;;
+	tls*:nginx) echo "$NGINX_TLS_PORT" ;;
+	tls*:primgr) echo "$PRIMGR_TLS_PORT" ;;
 	agent:standby) echo "${NODE_RAGENT[2]}" ;;
 	*:nginx) echo "$NGINX_PORT" ;;
 	*:primgr) echo "${NODE_HTTP[1]}" ;;
@@ -598,11 +669,12 @@ load_run() {
 			-r "$rate" -e "HTTP/1.1 200" \
 			-s 'GET /state HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'
 		;;
-	close | keepalive)
-		local hdr=()
-		[ "$kind" = close ] && hdr=(-H "Connection: close")
+	close | keepalive | tlsclose | tlska)
+		local hdr=() scheme=http
+		case "$kind" in close | tlsclose) hdr=(-H "Connection: close") ;; esac
+		case "$kind" in tls*) scheme=https ;; esac
 		out=$(timeout $((secs + 30)) taskset -c 1 wrk -t 1 -c "$conns" -d "${secs}s" --latency \
-			"${hdr[@]}" "http://127.0.0.1:$port/state" 2>&1)
+			"${hdr[@]}" "$scheme://127.0.0.1:$port/state" 2>&1)
 		echo "$out" >>"$BT/wrk.log"
 		wrk_parse <<<"$out"
 		;;
@@ -652,10 +724,11 @@ measure() {
 		"$(field "$line" p99_us)" "$cpu" "$hwm" "$sqls")"
 }
 
-# phase_cells PHASE: the cells of a phase, in table order.
+# phase_cells PHASE: the cells of a phase, in table order (those of --only).
 phase_cells() {
 	local c
 	for c in "${CELLS[@]}"; do
+		case "$c" in "$ONLY"*) ;; *) continue ;; esac
 		[ "$(awk '{ print $5 }' <<<"${CELL[$c]}")" = "$1" ] && echo "$c"
 	done
 }
@@ -753,10 +826,12 @@ RAW=$OUT_DIR/$STAMP.raw
 say "measuring: $REPS repetition(s), ${SECONDS_CELL} s cells after ${WARMUP} s warm-up"
 # Every repetition runs the main and black-hole phases, so that the black-hole rows are
 # compared with main rows measured minutes, not a quarter of an hour, before them on a shared
-# machine. The idle phase comes last: the heap keeps part of what 5,000 connections used
-# after they close, which would inflate the RSS of every cell after it.
+# machine. The idle phase comes after them: the heap keeps part of what 5,000 connections
+# used after they close, which would inflate the RSS of every cell after it; the TLS phase
+# last, for the same reason (50 connections in handshakes at once).
 for ((rep = 1; rep <= REPS; rep++)); do
 	run_phase main "$rep"
+	[ -n "$(phase_cells blackhole)" ] || continue
 	if blackhole_on; then
 		say "black-hole phase: node3 -> 127.0.0.1:$BLACKHOLE_PORT never answers ($(http_body 1 /state))"
 		run_phase blackhole "$rep"
@@ -766,7 +841,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
 		blackhole_off
 	fi
 done
-if idle_on; then
+if [ -z "$(phase_cells idle)" ]; then
+	:
+elif idle_on; then
 	say "idle phase: $(head -n 1 "$BT/idle.out") on primgr's HTTP port"
 	for ((rep = 1; rep <= REPS; rep++)); do run_phase idle "$rep"; done
 	idle_off
@@ -775,7 +852,9 @@ else
 	idle_off
 fi
 
-if standby_setup; then
+if [ -z "$(phase_cells standby_ask)$(phase_cells standby_noask)" ]; then
+	:
+elif standby_setup; then
 	say "standby phase: node2 cloned from node1 ($(http_body 1 /state))"
 	for ((rep = 1; rep <= REPS; rep++)); do
 		for mode in ask noask; do
@@ -790,6 +869,7 @@ if standby_setup; then
 else
 	say "warning: the standby phase did not start"
 fi
+for ((rep = 1; rep <= REPS; rep++)); do run_phase tls "$rep"; done
 
 TABLE=$OUT_DIR/$STAMP.md
 summarize "$RAW" >"$TABLE"

@@ -34,7 +34,7 @@ done
 shift $((OPTIND - 1))
 outdir=${outdir:-$bindir/out}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http agent config repmgr_conf peers peer_url topology_cache)
+[ ${#targets[@]} -gt 0 ] || targets=(http agent config repmgr_conf peers peer_url topology_cache tls)
 
 # Per target: the longest input worth trying and the dictionary.
 max_len() {

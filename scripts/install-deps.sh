@@ -8,7 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-BUILD="build-essential autoconf automake pkg-config libpq-dev libcurl4-openssl-dev libev-dev libjansson-dev"
+BUILD="build-essential autoconf automake pkg-config libpq-dev libcurl4-openssl-dev libssl-dev libev-dev libjansson-dev"
 RUN="postgresql-15 postgresql-15-repmgr haproxy curl"
 TEST="mandoc jq netcat-openbsd shellcheck procps psmisc iproute2 nftables util-linux prometheus valgrind python3 openssl"
 # tests/integration/monitoring.sh: yq reads the alert rules (promtool comes with prometheus)

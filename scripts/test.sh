@@ -62,7 +62,8 @@ if [ "${PRIMGR_SANITIZE:-yes}" != no ]; then
 		# the report directory, a seccomp filter without the ptrace LeakSanitizer needs): its
 		# restarts are restart's, which pass 2 keeps. Pass 2 keeps the tests of the
 		# daemon's own edges: consensus, haproxy, limits, operator, pg, refresh, restart,
-		# stale_standby and autostart (every primgr restarted at once).
+		# stale_standby, autostart (every primgr restarted at once) and tls (the TLS
+		# listener, its handshakes and certificate reloads, the allowlist).
 		ASAN_OPTIONS="detect_leaks=1:log_path=$asan_logs/asan" \
 			UBSAN_OPTIONS="print_stacktrace=1:log_path=$asan_logs/ubsan" \
 			PRIMGR_TEST_EXCLUDE="build cluster_harness demo checkstyles chaos migration partition monitoring systemd" \

@@ -18,6 +18,7 @@
  * exact line numbers, '=' only, no inline comments (a conninfo may hold " ;"). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -45,6 +46,7 @@ enum key_type {
 	KEY_AGENT_LISTEN, /* host:port/role list */
 	KEY_LOCATIONS,    /* list of names: repmgr locations, or node names */
 	KEY_REPLACE,      /* list of from:to characters */
+	KEY_CIDRS,        /* list of addresses and CIDR blocks */
 };
 
 #define KEY_REQUIRED 1u
@@ -114,6 +116,21 @@ static const char *send_ready_to_name(int v)
 	return v == SEND_READY_ALWAYS ? "always" : "on-change";
 }
 
+static int tls_min_from_name(const char *name)
+{
+	if (strcmp(name, "1.2") == 0)
+		return TLS_MIN_1_2;
+	if (strcmp(name, "1.3") == 0)
+		return TLS_MIN_1_3;
+	return -1;
+}
+
+static const char *tls_min_to_name(int v)
+{
+	return v == TLS_MIN_1_3 ? "1.3" : "1.2";
+}
+
+static const struct enum_ops tls_min_ops = {tls_min_from_name, tls_min_to_name, "1.2 or 1.3"};
 static const struct enum_ops send_ready_ops = {send_ready_from_name, send_ready_to_name,
                                                "on-change or always"};
 static const struct enum_ops scope_ops = {scope_from_name, scope_to_name,
@@ -206,6 +223,18 @@ static const struct key keys[] = {
 
 	LIST(KEY_LISTEN, "http", "listen", http_listen, nhttp_listen, "*:8432",
 	     "HTTP addresses: host:port, [v6]:port or *:port, comma separated", RESTART),
+	LIST(KEY_LISTEN, "http", "tls_listen", tls_listen, ntls_listen, "",
+	     "HTTPS addresses, as listen; empty = none", RESTART),
+	TEXT(KEY_PATH, "http", "tls_cert_file", tls_cert_file, 0, "",
+	     "PEM certificate of the TLS listeners, leaf first, then its chain"),
+	TEXT(KEY_PATH, "http", "tls_key_file", tls_key_file, 0, "",
+	     "PEM private key of tls_cert_file"),
+	TEXT(KEY_PATH, "http", "tls_client_ca_file", tls_client_ca_file, 0, "",
+	     "CA bundle: set, TLS clients must present a certificate it signed"),
+	ENUM("http", "tls_min_version", tls_min_version, &tls_min_ops, "1.2",
+	     "oldest TLS version accepted: 1.2 or 1.3"),
+	LIST(KEY_CIDRS, "http", "allow", allow, nallow, "",
+	     "clients allowed on every HTTP listener: addresses and CIDRs; empty = all"),
 
 	LIST(KEY_AGENT_LISTEN, "agent", "listen", agent_listen, nagent_listen,
 	     "*:8433/primary, *:8434/replica",
@@ -592,6 +621,38 @@ static bool parse_listen(const struct key *k, const char *v, struct config *cfg,
 	return true;
 }
 
+static bool parse_cidrs(const struct key *k, const char *v, struct config *cfg, char *why,
+                        size_t n)
+{
+	struct cidr *arr = key_field(k, cfg);
+	int *count = key_count(k, cfg);
+	char item[80], q[80];
+	bool fit;
+
+	*count = 0;
+	if (v[0] == '\0')
+		return true;
+	while (list_next(&v, item, sizeof(item), &fit)) {
+		if (!fit || item[0] == '\0') {
+			snprintf(why, n, fit ? "empty address in the list" : "address too long");
+			return false;
+		}
+		if (*count == CONFIG_MAX_ALLOW) {
+			snprintf(why, n, "too many addresses (at most %d)", CONFIG_MAX_ALLOW);
+			return false;
+		}
+		if (!util_parse_cidr(item, &arr[*count])) {
+			snprintf(why, n,
+			         "invalid address %s (expected an IPv4 or IPv6 address, or a CIDR "
+			         "block without host bits such as 10.0.0.0/8 or 2001:db8::/32)",
+			         quote(item, q, sizeof(q)));
+			return false;
+		}
+		(*count)++;
+	}
+	return true;
+}
+
 static bool parse_locations(const struct key *k, const char *v, struct config *cfg, char *why,
                             size_t n)
 {
@@ -707,6 +768,8 @@ static bool parse_value(const struct key *k, const char *v, struct config *cfg, 
 	case KEY_LISTEN:
 	case KEY_AGENT_LISTEN:
 		return parse_listen(k, v, cfg, why, n);
+	case KEY_CIDRS:
+		return parse_cidrs(k, v, cfg, why, n);
 	case KEY_LOCATIONS:
 		return parse_locations(k, v, cfg, why, n);
 	case KEY_REPLACE:
@@ -756,6 +819,13 @@ static void format_value(const struct key *k, const struct config *cfg, char *bu
 			char a[320];
 			config_format_listen((const struct listen_addr *)field + i,
 			                     k->type == KEY_AGENT_LISTEN, a, sizeof(a));
+			ok = util_appendf(buf, size, &off, "%s%s", i ? ", " : "", a);
+		}
+		break;
+	case KEY_CIDRS:
+		for (int i = 0; ok && i < key_ccount(k, cfg); i++) {
+			char a[INET6_ADDRSTRLEN + 8];
+			util_format_cidr((const struct cidr *)field + i, a, sizeof(a));
 			ok = util_appendf(buf, size, &off, "%s%s", i ? ", " : "", a);
 		}
 		break;
@@ -1064,44 +1134,67 @@ static bool check_listeners(struct check *c)
 {
 	const struct config *cfg = c->cfg;
 	int ih = key_index("http", "listen"), ia = key_index("agent", "listen");
+	int it = key_index("http", "tls_listen");
 	struct {
 		const struct listen_addr *a;
 		int key;
-	} all[2 * CONFIG_MAX_LISTEN];
+	} all[3 * CONFIG_MAX_LISTEN];
 	int n = 0;
 
-	if (cfg->nhttp_listen == 0)
+	if (cfg->nhttp_listen == 0 && cfg->ntls_listen == 0)
 		return check_fail(c, ih,
-		                  "[http] listen: no address (expected at least one: "
-		                  "peers fetch /primary from it)");
+		                  "[http] listen: no address, nor in tls_listen (expected at least "
+		                  "one: peers fetch /primary from it)");
 	for (int i = 0; i < cfg->nhttp_listen && i < CONFIG_MAX_LISTEN; i++)
 		all[n++] = (typeof(all[0])){&cfg->http_listen[i], ih};
+	for (int i = 0; i < cfg->ntls_listen && i < CONFIG_MAX_LISTEN; i++)
+		all[n++] = (typeof(all[0])){&cfg->tls_listen[i], it};
 	for (int i = 0; i < cfg->nagent_listen && i < CONFIG_MAX_LISTEN; i++)
 		all[n++] = (typeof(all[0])){&cfg->agent_listen[i], ia};
 	for (int j = 1; j < n; j++) {
 		for (int i = 0; i < j; i++) {
 			char x[320], y[320], where[32];
-			int blamed = all[j].key;
+			int blamed = all[j].key, other = all[i].key;
+			const struct listen_addr *bad = all[j].a, *first = all[i].a;
 			if (!addr_conflict(all[i].a, all[j].a))
 				continue;
-			if (all[i].key != all[j].key && blame_second(cfg, all[j].key, all[i].key))
-				blamed = all[i].key;
-			config_format_listen(all[j].a, all[j].key == ia, x, sizeof(x));
-			config_format_listen(all[i].a, all[i].key == ia, y, sizeof(y));
-			if (all[i].key == all[j].key)
+			if (all[i].key != all[j].key && blame_second(cfg, all[j].key, all[i].key)) {
+				blamed = all[i].key, other = all[j].key;
+				bad = all[i].a, first = all[j].a;
+			}
+			config_format_listen(bad, blamed == ia, x, sizeof(x));
+			config_format_listen(first, other == ia, y, sizeof(y));
+			if (blamed == other)
 				return check_fail(c, blamed,
-				                  "[%s] listen: %s conflicts with %s in "
+				                  "[%s] %s: %s conflicts with %s in "
 				                  "the same list",
-				                  keys[blamed].section, x, y);
-			return check_fail(
-			    c, blamed,
-			    "[%s] listen: %s conflicts with %s in [%s] "
-			    "listen (%s)",
-			    keys[blamed].section, blamed == ia ? x : y, blamed == ia ? y : x,
-			    blamed == ia ? "http" : "agent",
-			    origin(cfg, blamed == ia ? ih : ia, where, sizeof(where)));
+				                  keys[blamed].section, keys[blamed].name, x, y);
+			return check_fail(c, blamed, "[%s] %s: %s conflicts with %s in [%s] %s (%s)",
+			                  keys[blamed].section, keys[blamed].name, x, y,
+			                  keys[other].section, keys[other].name,
+			                  origin(cfg, other, where, sizeof(where)));
 		}
 	}
+	return true;
+}
+
+static bool check_tls(struct check *c)
+{
+	const struct config *cfg = c->cfg;
+	int it = key_index("http", "tls_listen"), ic = key_index("http", "tls_cert_file");
+	int ik = key_index("http", "tls_key_file");
+
+	if (!cfg->tls_cert_file[0] != !cfg->tls_key_file[0]) {
+		bool has_cert = cfg->tls_cert_file[0];
+		return check_fail(c, has_cert ? ic : ik,
+		                  "[http] %s: set without %s (expected both or neither)",
+		                  has_cert ? "tls_cert_file" : "tls_key_file",
+		                  has_cert ? "tls_key_file" : "tls_cert_file");
+	}
+	if (cfg->ntls_listen > 0 && !cfg->tls_cert_file[0])
+		return check_fail(c, it,
+		                  "[http] tls_listen: set without tls_cert_file and tls_key_file "
+		                  "(expected both: the listener's certificate and key)");
 	return true;
 }
 
@@ -1173,7 +1266,7 @@ bool config_validate(const struct config *cfg, char *err, size_t errlen)
 		                  : !cfg->node_name[0] ? "node_name"
 		                                       : "conninfo");
 
-	return check_listeners(&c) && check_files(&c);
+	return check_listeners(&c) && check_tls(&c) && check_files(&c);
 }
 
 void config_print(FILE *out, const struct config *cfg)

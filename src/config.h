@@ -15,11 +15,12 @@
 #define CONFIG_MAX_LOCATIONS 16
 #define CONFIG_MAX_REPLACE 8
 #define CONFIG_MAX_LEGACY 16   /* [consensus] legacy_peers */
+#define CONFIG_MAX_ALLOW 64    /* [http] allow */
 #define CONFIG_NAME_MAX 64     /* node names, locations (repmgr caps node_name at 63) */
 #define CONFIG_URL_MAX 512
 #define CONFIG_CONNINFO_MAX 8192   /* a conninfo with many options and paths must fit */
 #define CONFIG_PATH_MAX 1024
-#define CONFIG_MAX_KEYS 48     /* >= the number of keys in config.c's table */
+#define CONFIG_MAX_KEYS 64     /* >= the number of keys in config.c's table */
 #define CONFIG_LINE_MAX 16384  /* longest INI line accepted */
 #define CONFIG_FILE_MAX (4 << 20)
 #define CONFIG_EXIT_USAGE 64   /* EX_USAGE */
@@ -32,6 +33,8 @@ enum scope { SCOPE_LOCATION, SCOPE_CLUSTER, SCOPE_LIST };
 /* When agent replies carry "ready": for ready_window after the admin state leaves drain or
  * maint (haproxy's own maint stays respected otherwise), or in every reply. */
 enum send_ready { SEND_READY_ON_CHANGE, SEND_READY_ALWAYS };
+/* [http] tls_min_version. */
+enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
 
 struct listen_addr {
 	char host[256];  /* "" = every address ("*") */
@@ -92,6 +95,14 @@ struct config {
 	/* [http] */
 	struct listen_addr http_listen[CONFIG_MAX_LISTEN];
 	int nhttp_listen;
+	struct listen_addr tls_listen[CONFIG_MAX_LISTEN];
+	int ntls_listen;
+	char tls_cert_file[CONFIG_PATH_MAX];   /* PEM chain, leaf first */
+	char tls_key_file[CONFIG_PATH_MAX];
+	char tls_client_ca_file[CONFIG_PATH_MAX]; /* set: a client certificate is required */
+	int tls_min_version;                   /* enum tls_min */
+	struct cidr allow[CONFIG_MAX_ALLOW];   /* none = every client */
+	int nallow;
 
 	/* [agent] */
 	struct listen_addr agent_listen[CONFIG_MAX_LISTEN];

@@ -106,9 +106,15 @@ static size_t status_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/* https:// daemons: the CA to verify them, and a client certificate for a tls_listen
+ * with tls_client_ca_file. Empty: curl's defaults, no client certificate. */
+struct status_tls {
+	const char *cacert, *cert, *key;
+};
+
 /* GETs every url + path in parallel, each bounded by timeout_ms. */
 static void status_fetch_all(struct fetch *f, const char *const *urls, size_t n, const char *path,
-			     long timeout_ms)
+			     long timeout_ms, const struct status_tls *tls)
 {
 	CURLM *multi = curl_multi_init();
 	int running = 0;
@@ -136,6 +142,12 @@ static void status_fetch_all(struct fetch *f, const char *const *urls, size_t n,
 		curl_easy_setopt(f[i].easy, CURLOPT_WRITEDATA, &f[i]);
 		curl_easy_setopt(f[i].easy, CURLOPT_ERRORBUFFER, f[i].error);
 		curl_easy_setopt(f[i].easy, CURLOPT_PRIVATE, &f[i]);
+		if (tls->cacert && tls->cacert[0])
+			curl_easy_setopt(f[i].easy, CURLOPT_CAINFO, tls->cacert);
+		if (tls->cert && tls->cert[0])
+			curl_easy_setopt(f[i].easy, CURLOPT_SSLCERT, tls->cert);
+		if (tls->key && tls->key[0])
+			curl_easy_setopt(f[i].easy, CURLOPT_SSLKEY, tls->key);
 		curl_multi_add_handle(multi, f[i].easy);
 	}
 	if (multi) {
@@ -174,27 +186,32 @@ static const char *jtext(json_t *obj, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
-/* The daemon's own URL from the first [http] listener. */
+/* The daemon's own URL from the first [http] listener (tls_listen when there is none). */
 static void status_local_url(const struct config *cfg, char *url, size_t size)
 {
-	const struct listen_addr *l = &cfg->http_listen[0];
+	bool tls = cfg->nhttp_listen == 0;
+	const struct listen_addr *l = tls ? &cfg->tls_listen[0] : &cfg->http_listen[0];
 	const char *host = l->host;
+	const char *scheme = tls ? "https" : "http";
 
 	if (!host[0] || strcmp(host, "0.0.0.0") == 0)
 		host = "127.0.0.1";
 	else if (strcmp(host, "::") == 0)
 		host = "::1";
 	if (strchr(host, ':'))
-		snprintf(url, size, "http://[%s]:%u", host, (unsigned)l->port);
+		snprintf(url, size, "%s://[%s]:%u", scheme, host, (unsigned)l->port);
 	else
-		snprintf(url, size, "http://%s:%u", host, (unsigned)l->port);
+		snprintf(url, size, "%s://%s:%u", scheme, host, (unsigned)l->port);
 }
 
 static int status_usage(FILE *out, int code)
 {
 	fprintf(out, "Usage: primgr status [-c FILE] [--host URL] [--json] [--timeout DURATION]\n"
+		     "                     [--cacert FILE] [--cert FILE --key FILE]\n"
 		     "Asks a primgr daemon (default: this node's, from the configuration) for the\n"
 		     "cluster, then every node for its own view, and prints one table.\n"
+		     "https:// daemons are verified with --cacert and shown --cert and --key\n"
+		     "(default: [consensus] peer_ca_file, peer_cert, peer_key without --host).\n"
 		     "Exit status: 0 exactly one agreed primary, 1 none or several, 2 the daemon\n"
 		     "cannot be reached or answered garbage, 64 usage, 78 bad configuration.\n");
 	return code;
@@ -473,11 +490,15 @@ int ctl_status_main(int argc, char **argv, const char *config_path)
 		{ "host", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "cacert", required_argument, NULL, 'A' },
+		{ "cert", required_argument, NULL, 'E' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct config cfg;
 	const char *host = NULL;
+	struct status_tls tls = { NULL, NULL, NULL };
 	bool as_json = false;
 	uint32_t timeout_ms = 2000;
 	char base[CONFIG_URL_MAX];
@@ -497,6 +518,15 @@ int ctl_status_main(int argc, char **argv, const char *config_path)
 		case 'H':
 			host = optarg;
 			break;
+		case 'A':
+			tls.cacert = optarg;
+			break;
+		case 'E':
+			tls.cert = optarg;
+			break;
+		case 'K':
+			tls.key = optarg;
+			break;
 		case 'j':
 			as_json = true;
 			break;
@@ -515,6 +545,11 @@ int ctl_status_main(int argc, char **argv, const char *config_path)
 	}
 	if (optind != argc)
 		return status_usage(stderr, CONFIG_EXIT_USAGE);
+	if (!tls.cert != !tls.key) {
+		fprintf(stderr, "primgr: --%s without --%s (expected both or neither)\n",
+			tls.cert ? "cert" : "key", tls.cert ? "key" : "cert");
+		return CONFIG_EXIT_USAGE;
+	}
 	if (host) {
 		size_t len = strlen(host);
 		while (len > 0 && host[len - 1] == '/')
@@ -524,11 +559,16 @@ int ctl_status_main(int argc, char **argv, const char *config_path)
 		if (!ctl_load(config_path, &cfg))
 			return CONFIG_EXIT_CONFIG;
 		status_local_url(&cfg, base, sizeof(base));
+		/* The nodes' URLs are the peer URLs: ask them as the daemon does. */
+		if (!tls.cacert)
+			tls.cacert = cfg.peer_ca_file;
+		if (!tls.cert)
+			tls.cert = cfg.peer_cert, tls.key = cfg.peer_key;
 	}
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	urls[0] = base;
-	status_fetch_all(&first, urls, 1, "/cluster", (long)timeout_ms);
+	status_fetch_all(&first, urls, 1, "/cluster", (long)timeout_ms, &tls);
 	if (!first.ok || first.code != 200) {
 		fprintf(stderr, "primgr: %s/cluster: %s\n", base,
 			first.ok ? "unexpected HTTP status" : first.error);
@@ -550,7 +590,7 @@ int ctl_status_main(int argc, char **argv, const char *config_path)
 		fprintf(stderr, "primgr: out of memory\n");
 		goto done;
 	}
-	status_fetch_all(each, urls, n, "/cluster", (long)timeout_ms);
+	status_fetch_all(each, urls, n, "/cluster", (long)timeout_ms, &tls);
 	for (size_t i = 0; i < n; i++) {
 		views[i].body = each[i].ok ? each[i].body.data : NULL;
 		views[i].len = each[i].body.len;

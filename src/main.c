@@ -104,7 +104,8 @@ static void apply_logging(const struct config *c)
 static void reload(void)
 {
 	static struct config fresh;
-	char err[512], restart[512], changed[1024];
+	char err[1536], restart[512], changed[1024];
+	bool needs_restart;
 
 	if (!config_load(opt.config_path, &fresh, err, sizeof(err))) {
 		log_msg(LOG_WARNING, "reload refused, the running configuration stays: %s", err);
@@ -113,7 +114,17 @@ static void reload(void)
 	}
 	if (opt.pidfile && !util_strlcpy(fresh.pidfile, opt.pidfile, sizeof(fresh.pidfile)))
 		fresh.pidfile[0] = '\0';    /* cannot happen: it fitted at start */
-	if (config_diff(&cfg, &fresh, changed, sizeof(changed), restart, sizeof(restart)))
+	needs_restart = config_diff(&cfg, &fresh, changed, sizeof(changed), restart,
+				    sizeof(restart));
+	/* The certificate, key and CA files are read again even when their names did not
+	 * change: that is how a renewed certificate is put in place. */
+	if (!server_reload_tls(&fresh, err, sizeof(err))) {
+		log_msg(LOG_WARNING, "reload refused, the running configuration and certificate "
+			"stay: %s", err);
+		metrics_note_config(false);
+		return;
+	}
+	if (needs_restart)
 		log_msg(LOG_NOTICE, "reload: %s changed: needs a restart to take effect (the "
 			"running values stay until then)", restart);
 	cfg = fresh;

@@ -321,6 +321,12 @@ bool metrics_format(struct buf *out, const struct config *cfg, int64_t now_ms)
 	       counter(out, "connections_timed_out_total",
 		       "Connections cut by client_timeout or send_timeout.",
 		       st->conns_timed_out) &&
+	       counter(out, "connections_denied_total",
+		       "HTTP connections closed at accept: the client is outside [http] allow.",
+		       st->conns_denied) &&
+	       counter(out, "tls_handshake_failures_total",
+		       "TLS handshakes that failed or ran out of client_timeout.",
+		       st->tls_handshake_failures) &&
 	       gauge(out, "last_transition_timestamp_seconds",
 		     "Wall clock time of the last verdict change (0 = none yet).",
 		     (double)state_last_transition_wall_ms() / 1000.0) &&

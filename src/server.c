@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "realprimary.h"
 #include "server_stats.h"
 #include "state.h"
+#include "tls.h"
 
 #define SERVER_BACKLOG 4096
 #define SERVER_ACCEPT_PAUSE 0.1           /* s without accepting after EMFILE/ENFILE */
@@ -43,6 +45,7 @@ struct listener {
 	ev_io io;
 	int fd;
 	bool agent;
+	bool tls;                          /* an [http] tls_listen socket */
 	enum role role;
 	int index;                         /* entry in cfg->http_listen / agent_listen */
 	uint16_t port;                     /* bound port */
@@ -58,12 +61,16 @@ enum conn_state {
 	CONN_LINGER,                       /* reply sent, write side shut, draining to EOF */
 	CONN_AGENT_HOLD,                   /* agent reply waits for the first round */
 	CONN_HTTP_HOLD,                    /* parsed request waits for the first round */
+	CONN_TLS_HANDSHAKE,                /* TLS listener: handshake before any request */
 };
 
 struct conn {
 	LIST_ENTRY(conn) entry;            /* in srv.conns */
 	int fd;
 	enum conn_state state;
+	const struct listener *l;          /* accepted on */
+	struct ssl_st *tls;                /* a TLS listener's session, else NULL */
+	int tls_wait;                      /* EV_READ/EV_WRITE OpenSSL needs instead of ours */
 	ev_io io;
 	ev_timer timer;
 	struct buf in;                     /* request bytes not yet answered, or agent line */
@@ -85,6 +92,7 @@ static struct {
 	struct ev_loop *loop;
 	struct config *cfg;                /* our own copy */
 	struct listener *listeners;
+	struct ssl_ctx_st *tls_ctx;        /* new TLS sessions start from it; NULL: no TLS */
 	LIST_HEAD(, conn) conns;
 	ev_timer accept_pause;
 	bool accept_error_logged;
@@ -106,6 +114,8 @@ static void conn_close(struct conn *c)
 	ev_io_stop(srv.loop, &c->io);
 	ev_timer_stop(srv.loop, &c->timer);
 	realprimary_cancel(&c->rp);
+	if (c->tls)
+		tls_session_free(c->tls);
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -116,6 +126,15 @@ static void conn_close(struct conn *c)
 
 static void conn_io(struct conn *c, int events)
 {
+	if (c->tls && events) {
+		/* A read that must write first (or the reverse) waits for that alone: the
+		 * callback of the state retries the same operation. */
+		if (c->tls_wait)
+			events = c->tls_wait;
+		/* Bytes OpenSSL already decrypted make no socket event: read them now. */
+		if ((events & EV_READ) && tls_pending(c->tls))
+			ev_feed_event(srv.loop, &c->io, EV_READ);
+	}
 	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
 		return;
 	ev_io_stop(srv.loop, &c->io);
@@ -155,6 +174,24 @@ enum flush { FLUSH_DONE, FLUSH_WAIT, FLUSH_ERROR };
 /* Sends what is left of out; never closes. */
 static enum flush conn_flush(struct conn *c)
 {
+	while (c->tls && c->out_off < c->out.len) {
+		size_t n;
+
+		switch (tls_write(c->tls, c->out.data + c->out_off, c->out.len - c->out_off, &n)) {
+		case TLS_IO_OK:
+			c->tls_wait = 0;
+			c->out_off += n;
+			continue;
+		case TLS_IO_WANT_WRITE:
+			c->tls_wait = 0;
+			return FLUSH_WAIT;
+		case TLS_IO_WANT_READ:
+			c->tls_wait = EV_READ;
+			return FLUSH_WAIT;
+		default:
+			return FLUSH_ERROR;
+		}
+	}
 	while (c->out_off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
 				 MSG_NOSIGNAL);
@@ -194,6 +231,13 @@ static void conn_linger(struct conn *c)
 	c->state = CONN_LINGER;
 	if (c->probe_quiet)
 		c->quiet = conn_rcvq_empty(c->fd);
+	if (c->tls) {
+		/* From here on the socket is only drained to the client's FIN. */
+		tls_close_notify(c->tls);
+		c->tls_wait = 0;
+		tls_session_free(c->tls);
+		c->tls = NULL;
+	}
 	if (c->quiet || c->peer_eof || shutdown(c->fd, SHUT_WR) < 0) {
 		conn_close(c);
 		return;
@@ -427,6 +471,43 @@ static void conn_http_process(struct conn *c)
 	}
 }
 
+/* conn_recv of a TLS connection: reads until OpenSSL wants the socket or in is full. */
+static bool conn_recv_tls(struct conn *c, bool *eof)
+{
+	char tmp[4096];
+
+	c->tls_wait = 0;
+	for (;;) {
+		size_t space = HTTP_MAX_HEAD - c->in.len, n;
+
+		if (space == 0) {
+			c->drained = !tls_pending(c->tls);
+			return true;
+		}
+		switch (tls_read(c->tls, tmp, space < sizeof(tmp) ? space : sizeof(tmp), &n)) {
+		case TLS_IO_OK:
+			if (!buf_append(&c->in, tmp, n)) {
+				conn_close(c);
+				return false;
+			}
+			continue;
+		case TLS_IO_WANT_WRITE:
+			c->tls_wait = EV_WRITE;
+			/* fall through */
+		case TLS_IO_WANT_READ:
+			c->drained = true;
+			return true;
+		case TLS_IO_EOF:
+			*eof = true;
+			return false;
+		case TLS_IO_ERROR:
+			break;
+		}
+		conn_close(c);
+		return false;
+	}
+}
+
 /* Reads into in; returns false when the connection was closed or hit EOF (*eof). */
 static bool conn_recv(struct conn *c, bool *eof)
 {
@@ -435,6 +516,8 @@ static bool conn_recv(struct conn *c, bool *eof)
 	ssize_t n;
 
 	*eof = false;
+	if (c->tls)
+		return conn_recv_tls(c, eof);
 	if (space == 0)
 		return true;
 	if (space > sizeof(tmp))
@@ -510,6 +593,30 @@ static void conn_linger_read(struct conn *c)
 		conn_close(c);
 }
 
+/* One step of the handshake; once done the connection reads requests as any other. */
+static void conn_tls_handshake(struct conn *c)
+{
+	char why[200];
+
+	switch (tls_handshake(c->tls, why, sizeof(why))) {
+	case TLS_IO_OK:
+		c->state = CONN_HTTP_READ;
+		conn_http_read(c); /* the first request may have come with the handshake */
+		return;
+	case TLS_IO_WANT_READ:
+		conn_io(c, EV_READ);
+		return;
+	case TLS_IO_WANT_WRITE:
+		conn_io(c, EV_WRITE);
+		return;
+	default:
+		break;
+	}
+	stats.tls_handshake_failures++;
+	log_msg(LOG_DEBUG, "TLS handshake on %s failed: %s", c->l->name, why);
+	conn_close(c);
+}
+
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = container_of(w, struct conn, io);
@@ -536,6 +643,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		break;
 	case CONN_LINGER:
 		conn_linger_read(c);
+		break;
+	case CONN_TLS_HANDSHAKE:
+		conn_tls_handshake(c);
 		break;
 	case CONN_AGENT_HOLD:
 	case CONN_HTTP_HOLD:
@@ -571,6 +681,11 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_HTTP_WRITE:
 		stats.conns_timed_out++;
 		break;
+	case CONN_TLS_HANDSHAKE:
+		stats.conns_timed_out++;
+		stats.tls_handshake_failures++;
+		log_msg(LOG_DEBUG, "TLS handshake on %s: client_timeout ran out", c->l->name);
+		break;
 	case CONN_LINGER:
 		break;
 	}
@@ -586,6 +701,7 @@ static void conn_new(int fd, const struct listener *l)
 		return;
 	}
 	c->fd = fd;
+	c->l = l;
 	ev_init(&c->io, conn_io_cb);
 	ev_io_set(&c->io, fd, EV_READ);
 	ev_init(&c->timer, conn_timer_cb);
@@ -602,6 +718,21 @@ static void conn_new(int fd, const struct listener *l)
 	} else if (l->agent) {
 		c->probe_quiet = true;
 		conn_agent_reply(c, l->role, true);
+	} else if (l->tls) {
+		/* The handshake counts against client_timeout, as the request would. */
+		int one = 1;
+
+		/* The handshake's last flight and the session ticket go out as separate writes:
+		 * with Nagle the second waits for the client's delayed ACK (40 ms). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->tls = tls_session_new(srv.tls_ctx, fd);
+		if (!c->tls) {
+			conn_close(c);
+			return;
+		}
+		c->state = CONN_TLS_HANDSHAKE;
+		conn_timer(c, srv.cfg->client_timeout_ms);
+		conn_io(c, EV_READ);
 	} else {
 		c->state = CONN_HTTP_READ;
 		conn_timer(c, srv.cfg->client_timeout_ms);
@@ -636,12 +767,42 @@ static void accept_pause(int err)
 	ev_timer_start(srv.loop, &srv.accept_pause);
 }
 
+/* [http] allow: the client's address is in one of the blocks, or there are none. A
+ * dual-stack socket gives IPv4 clients as ::ffff:a.b.c.d: they are matched as IPv4. */
+static bool addr_allowed(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int family = ss->ss_family;
+	const uint8_t *a;
+
+	if (srv.cfg->nallow == 0)
+		return true;
+	if (family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	} else if (family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct in6_addr *six = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		a = six->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(six)) {
+			family = AF_INET;
+			a += 12;
+		}
+	} else {
+		return false; /* not an IP client: no block can name it */
+	}
+	for (int i = 0; i < srv.cfg->nallow; i++)
+		if (util_cidr_match(&srv.cfg->allow[i], family, a))
+			return true;
+	return false;
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener *l = container_of(w, struct listener, io);
 
 	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sslen = sizeof(ss);
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
@@ -657,6 +818,12 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		srv.accept_error_logged = false;
+		if (!l->agent && !addr_allowed(&ss, sslen)) {
+			/* Closed before any byte is read. */
+			stats.conns_denied++;
+			close(fd);
+			continue;
+		}
 		if (stats.conns_current >= srv.cfg->max_connections) {
 			stats.conns_rejected++;
 			close(fd);
@@ -840,7 +1007,7 @@ static void inherited_close(void)
 	srv.ninherited = 0;
 }
 
-static bool listener_add(int fd, const struct listen_addr *a, bool agent, int index)
+static bool listener_add(int fd, const struct listen_addr *a, bool agent, bool tls, int index)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 
@@ -848,6 +1015,7 @@ static bool listener_add(int fd, const struct listen_addr *a, bool agent, int in
 		return false;
 	l->fd = fd;
 	l->agent = agent;
+	l->tls = tls;
 	l->role = a->role;
 	l->index = index;
 	l->port = sockaddr_port(fd);
@@ -862,8 +1030,8 @@ static bool listener_add(int fd, const struct listen_addr *a, bool agent, int in
 }
 
 /* Opens every socket of one listen entry. */
-static bool listen_entry(const struct listen_addr *a, bool agent, int index, char *err,
-			 size_t errlen)
+static bool listen_entry(const struct listen_addr *a, bool agent, bool tls, int index,
+			 char *err, size_t errlen)
 {
 	char name[300], port[8];
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
@@ -885,7 +1053,7 @@ static bool listen_entry(const struct listen_addr *a, bool agent, int index, cha
 			fd = listen_socket((struct sockaddr *)&six, sizeof(six), true);
 		if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
 			fd = listen_socket((struct sockaddr *)&four, sizeof(four), false);
-		if (fd < 0 || !listener_add(fd, a, agent, index)) {
+		if (fd < 0 || !listener_add(fd, a, agent, tls, index)) {
 			if (fd >= 0)
 				close(fd);
 			goto fail;
@@ -902,7 +1070,7 @@ static bool listen_entry(const struct listen_addr *a, bool agent, int index, cha
 		fd = inherited_take(ai->ai_addr, a->port);
 		if (fd < 0)
 			fd = listen_socket(ai->ai_addr, ai->ai_addrlen, false);
-		if (fd < 0 || !listener_add(fd, a, agent, index)) {
+		if (fd < 0 || !listener_add(fd, a, agent, tls, index)) {
 			if (fd >= 0)
 				close(fd);
 			freeaddrinfo(res);
@@ -963,28 +1131,56 @@ bool server_start(struct ev_loop *loop, const struct config *cfg, char *err, siz
 	srv.hold_until_ms = util_now_ms() + SERVER_HOLD_MS;
 	ev_init(&srv.accept_pause, accept_pause_cb);
 	server_raise_nofile(cfg->max_connections);
+	if (cfg->ntls_listen > 0 && !(srv.tls_ctx = tls_context_new(cfg, err, errlen)))
+		goto fail;
 	if (!inherit_sockets(err, errlen))
 		goto fail;
 	for (int i = 0; i < cfg->nhttp_listen; i++)
-		if (!listen_entry(&cfg->http_listen[i], false, i, err, errlen))
+		if (!listen_entry(&cfg->http_listen[i], false, false, i, err, errlen))
+			goto fail;
+	for (int i = 0; i < cfg->ntls_listen; i++)
+		if (!listen_entry(&cfg->tls_listen[i], false, true, i, err, errlen))
 			goto fail;
 	for (int i = 0; i < cfg->nagent_listen; i++)
-		if (!listen_entry(&cfg->agent_listen[i], true, i, err, errlen))
+		if (!listen_entry(&cfg->agent_listen[i], true, false, i, err, errlen))
 			goto fail;
 	if (!inherited_all_taken(err, errlen))
 		goto fail;
 	for (struct listener *l = srv.listeners; l; l = l->next) {
 		ev_io_start(loop, &l->io);
 		log_msg(LOG_NOTICE, "listening on %s (%s, port %u)", l->name,
-			l->agent ? "agent-check" : "http", l->port);
+			l->agent ? "agent-check" : l->tls ? "https" : "http", l->port);
 	}
 	return true;
 fail:
 	server_close_listeners();
 	inherited_close();
+	tls_context_free(srv.tls_ctx);
+	srv.tls_ctx = NULL;
 	free(srv.cfg);
 	srv.cfg = NULL;
 	return false;
+}
+
+bool server_reload_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	struct ssl_ctx_st *ctx;
+
+	if (!srv.tls_ctx)
+		return true;
+	if (!cfg->tls_cert_file[0]) {
+		/* tls_listen itself changes only at a restart */
+		snprintf(err, errlen, "[http] tls_cert_file: empty, but the running tls_listen "
+			 "serves until a restart and needs a certificate");
+		return false;
+	}
+	ctx = tls_context_new(cfg, err, errlen);
+	if (!ctx)
+		return false;
+	/* Connections already open keep the old context through their sessions. */
+	tls_context_free(srv.tls_ctx);
+	srv.tls_ctx = ctx;
+	return true;
 }
 
 void server_reconfigure(const struct config *cfg)
@@ -1001,6 +1197,8 @@ void server_stop(void)
 	server_close_listeners();
 	while (!LIST_EMPTY(&srv.conns))
 		conn_close(LIST_FIRST(&srv.conns));
+	tls_context_free(srv.tls_ctx);
+	srv.tls_ctx = NULL;
 	free(srv.cfg);
 	srv.cfg = NULL;
 }
@@ -1008,7 +1206,15 @@ void server_stop(void)
 uint16_t server_local_port(bool agent, int index)
 {
 	for (struct listener *l = srv.listeners; l; l = l->next)
-		if (l->agent == agent && l->index == index)
+		if (l->agent == agent && !l->tls && l->index == index)
+			return l->port;
+	return 0;
+}
+
+uint16_t server_local_tls_port(int index)
+{
+	for (struct listener *l = srv.listeners; l; l = l->next)
+		if (l->tls && l->index == index)
 			return l->port;
 	return 0;
 }

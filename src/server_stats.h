@@ -8,6 +8,8 @@
 struct server_stats {
 	uint64_t agent_up, agent_down, agent_drain, agent_maint;
 	uint64_t conns_accepted, conns_rejected, conns_timed_out;
+	uint64_t conns_denied;             /* [http] allow: closed at accept */
+	uint64_t tls_handshake_failures;   /* failed or timed out */
 	int64_t conns_current;
 };
 

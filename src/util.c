@@ -2,6 +2,7 @@
  * messages, printable UTF-8, growable buffers and atomic file writes. */
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -483,4 +484,60 @@ bool buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 	return true;
+}
+
+bool util_parse_cidr(const char *s, struct cidr *c)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	long bits;
+	int max;
+
+	if (alen == 0 || alen >= INET6_ADDRSTRLEN)
+		return false;
+	memcpy(text, s, alen);
+	text[alen] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, text, c->addr) == 1)
+		c->family = AF_INET, max = 32;
+	else if (inet_pton(AF_INET6, text, c->addr) == 1)
+		c->family = AF_INET6, max = 128;
+	else
+		return false;
+	if (!slash)
+		bits = max;
+	else if (!isdigit((unsigned char)slash[1]) || !util_parse_int(slash + 1, 0, max, &bits))
+		return false;
+	c->bits = (int)bits;
+	for (int i = c->bits; i < max; i++)
+		if (c->addr[i / 8] & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+void util_format_cidr(const struct cidr *c, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	int max = c->family == AF_INET ? 32 : 128;
+
+	inet_ntop(c->family, c->addr, a, sizeof(a));
+	if (c->bits == max)
+		snprintf(buf, size, "%s", a);
+	else
+		snprintf(buf, size, "%s/%d", a, c->bits);
+}
+
+bool util_cidr_match(const struct cidr *c, int family, const void *addr)
+{
+	const uint8_t *a = addr;
+	int whole = c->bits / 8, rest = c->bits % 8;
+
+	if (family != c->family)
+		return false;
+	if (memcmp(a, c->addr, (size_t)whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[whole] ^ c->addr[whole]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }

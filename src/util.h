@@ -76,6 +76,25 @@ char *util_read_file(const char *path, size_t max, size_t *len) WUR;
  * Returns false on a malformed address or a port outside 1-65535. */
 bool util_split_hostport(const char *s, char *host, size_t hostsize, uint16_t *port) WUR;
 
+/* An address block of an allowlist: family AF_INET or AF_INET6, the address in network
+ * order (4 or 16 bytes used) and the prefix length. */
+struct cidr {
+	int family;
+	uint8_t addr[16];
+	int bits;
+};
+
+/* Parses "10.0.0.0/8", "192.0.2.7", "2001:db8::/32" or "::1" (no /bits: the one address).
+ * Refuses host bits set past the prefix ("10.1.0.0/8"): the author meant something else. */
+bool util_parse_cidr(const char *s, struct cidr *c) WUR;
+
+/* "10.0.0.0/8", or the bare address when the prefix is the whole of it. */
+void util_format_cidr(const struct cidr *c, char *buf, size_t size);
+
+/* True when addr (4 or 16 bytes in network order, of family) is inside c. An IPv4 address
+ * seen by a dual-stack socket (::ffff:a.b.c.d) is given here as AF_INET by the caller. */
+bool util_cidr_match(const struct cidr *c, int family, const void *addr);
+
 /* A growable byte buffer; buf_* return false when growing past max or out of memory. */
 struct buf {
 	char *data;

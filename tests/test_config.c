@@ -93,11 +93,22 @@ static const struct {
      ":2: [consensus] peer_cert: set without peer_key (expected both or neither)"},
     {"no-repmgr-conf.ini", ":2: [node] repmgr_conf: empty, so node_id, node_name and conninfo "
                            "must all be set (conninfo is not)"},
-    {"no-http.ini", ":2: [http] listen: no address (expected at least one: peers fetch "
+    {"no-http.ini", ":2: [http] listen: no address, nor in tls_listen (expected at least one: peers fetch "
                     "/primary from it)"},
     {"listen-conflict.ini", ":5: [agent] listen: 127.0.0.1:8432/primary conflicts with *:8432 "
                             "in [http] listen (line 2)"},
     {"listen-same.ini", ":2: [http] listen: *:8432 conflicts with 127.0.0.1:8432 in the same list"},
+    {"tls-listen-conflict.ini", ":3: [http] tls_listen: 127.0.0.1:8432 conflicts with *:8432 in "
+                                "[http] listen (line 2)"},
+    {"tls-no-cert.ini", ":2: [http] tls_listen: set without tls_cert_file and tls_key_file "
+                        "(expected both: the listener's certificate and key)"},
+    {"tls-cert-no-key.ini",
+     ":3: [http] tls_cert_file: set without tls_key_file (expected both or neither)"},
+    {"bad-allow.ini", ":2: [http] allow: invalid address \"10.1.0.0/8\" (expected an IPv4 or "
+                      "IPv6 address, or a CIDR block without host bits such as 10.0.0.0/8 or "
+                      "2001:db8::/32)"},
+    {"bad-tls-version.ini", ":2: [http] tls_min_version: invalid value \"1.1\" (expected 1.2 or "
+                            "1.3)"},
     {"same-file.ini", ":3: [files] pidfile: same file as admin_state (line 2)"},
 };
 
@@ -702,24 +713,26 @@ static void test_restart_keys(void)
 {
 	static const struct {
 		const char *section, *name, *value;
+		const char *also; /* lines the key needs beside it, in the same section */
 	} values[] = {
-	    {"node", "repmgr_conf", "/etc/repmgr/16/repmgr.conf"},
-	    {"node", "node_id", "7"},
-	    {"node", "node_name", "elsewhere"},
-	    {"node", "conninfo", "host=db9 dbname=repmgr"},
-	    {"http", "listen", "127.0.0.1:9432"},
-	    {"agent", "listen", "*:8433/primary, *:8434/send"},
-	    {"server", "allow_root", "true"},
-	    {"files", "pidfile", "/run/primgr/primgr.pid"},
+	    {"node", "repmgr_conf", "/etc/repmgr/16/repmgr.conf", NULL},
+	    {"node", "node_id", "7", NULL},
+	    {"node", "node_name", "elsewhere", NULL},
+	    {"node", "conninfo", "host=db9 dbname=repmgr", NULL},
+	    {"http", "listen", "127.0.0.1:9432", NULL},
+	    {"http", "tls_listen", "127.0.0.1:9443",
+	     "tls_cert_file = /etc/primgr/tls.pem\ntls_key_file = /etc/primgr/tls.key\n"},
+	    {"agent", "listen", "*:8433/primary, *:8434/send", NULL},
+	    {"server", "allow_root", "true", NULL},
+	    {"files", "pidfile", "/run/primgr/primgr.pid", NULL},
 	};
 	struct config old, nw;
 	const char *s, *n;
 	char err[512], what[128], changed[256], name[160], want[96], text[256];
 	int nrestart = 0;
 
-	config_defaults(&old);
 	for (int i = 0; config_key_at(i, &s, &n); i++) {
-		const char *value = NULL;
+		const char *value = NULL, *also = "";
 		char *a, *b;
 
 		if (!config_key_needs_restart(i))
@@ -727,12 +740,19 @@ static void test_restart_keys(void)
 		nrestart++;
 		for (size_t j = 0; j < ARRAY_SIZE(values); j++)
 			if (strcmp(values[j].section, s) == 0 && strcmp(values[j].name, n) == 0)
-				value = values[j].value;
+				value = values[j].value, also = values[j].also ? values[j].also : "";
 		snprintf(name, sizeof(name), "restart key [%s] %s: the test has a value for it", s,
 		         n);
 		if (!T_OK(value != NULL, name))
 			continue;
-		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", s, n, value);
+		/* The running configuration has what the key needs beside it, unchanged. */
+		config_defaults(&old);
+		snprintf(text, sizeof(text), "[%s]\n%s", s, also);
+		if (also[0] && !T_OK(config_load(write_tmp("running.ini", text, strlen(text)), &old,
+		                                 err, sizeof(err)),
+		                     "restart key: the running configuration loads"))
+			printf("#   %s\n", err);
+		snprintf(text, sizeof(text), "[%s]\n%s%s = %s\n", s, also, n, value);
 		snprintf(name, sizeof(name), "restart key [%s] %s: a file changing it loads", s, n);
 		if (!T_OK(config_load(write_tmp("restart.ini", text, strlen(text)), &nw, err,
 		                      sizeof(err)),

@@ -19,6 +19,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "agent.h"
 #include "http.h"
 #include "log.h"
@@ -29,7 +36,7 @@
 #include "helpers.h"
 #include "t.h"
 
-enum { HTTP4, HTTP_ANY, AGENT_PRIMARY, AGENT_REPLICA, AGENT_SEND, NPORTS };
+enum { HTTP4, HTTP_ANY, AGENT_PRIMARY, AGENT_REPLICA, AGENT_SEND, TLS4, NPORTS };
 
 struct child {
 	pid_t pid;
@@ -153,9 +160,9 @@ static void child_main(const struct config *cfg, bool hook, int nofile, int info
 	if (hook)
 		realprimary_fake(fake_ask);
 	ev_init(&fake_timer, fake_answer_cb);
-	dprintf(info_fd, "P %u %u %u %u %u\n", server_local_port(false, 0),
+	dprintf(info_fd, "P %u %u %u %u %u %u\n", server_local_port(false, 0),
 		server_local_port(false, 1), server_local_port(true, 0), server_local_port(true, 1),
-		server_local_port(true, 2));
+		server_local_port(true, 2), server_local_tls_port(0));
 	ev_io_init(&cmd, child_cmd_cb, cmd_fd, EV_READ);
 	ev_io_start(child_loop, &cmd);
 	ev_signal_init(&term, child_term_cb, SIGTERM);
@@ -207,8 +214,8 @@ static bool child_spawn_limited(struct child *c, const struct config *cfg, bool 
 	c->info_fd = info[0];
 	c->cmd_fd = cmd[1];
 	if (!child_line(c, line, sizeof(line), 5000) ||
-	    sscanf(line, "P %hu %hu %hu %hu %hu", &c->port[0], &c->port[1], &c->port[2],
-		   &c->port[3], &c->port[4]) != 5) {
+	    sscanf(line, "P %hu %hu %hu %hu %hu %hu", &c->port[0], &c->port[1], &c->port[2],
+		   &c->port[3], &c->port[4], &c->port[5]) != 6) {
 		printf("# child did not start: %s", line);
 		return false;
 	}
@@ -908,6 +915,240 @@ static void hold_for_transcripts(void)
 		printf("# hold server did not exit cleanly\n");
 }
 
+/* ---- TLS listeners and the allowlist ---- */
+
+/* A P-256 key (OpenSSL 1.1.1 and 3 alike; EVP_EC_gen is 3 only). */
+static EVP_PKEY *ec_key_new(void)
+{
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+	EVP_PKEY *pk = NULL;
+
+	if (!kc || EVP_PKEY_keygen_init(kc) != 1 ||
+	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) != 1 ||
+	    EVP_PKEY_keygen(kc, &pk) != 1)
+		pk = NULL;
+	EVP_PKEY_CTX_free(kc);
+	return pk;
+}
+
+/* A self-signed P-256 certificate for 127.0.0.1 and its key, in files named into cert and
+ * key (it is its own CA: a client showing it passes tls_client_ca_file = cert). */
+static bool tls_make_cert(const char *cn, char *cert, char *key)
+{
+	int cfd = mkstemp(cert), kfd = mkstemp(key);
+	EVP_PKEY *pk = ec_key_new();
+	X509 *x = X509_new();
+	FILE *cf = cfd >= 0 ? fdopen(cfd, "w") : NULL, *kf = kfd >= 0 ? fdopen(kfd, "w") : NULL;
+	bool ok = pk && x && cf && kf;
+
+	if (ok) {
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+		X509_gmtime_adj(X509_getm_notBefore(x), -60);
+		X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+		X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+					   (const unsigned char *)cn, -1, -1, 0);
+		X509_set_issuer_name(x, X509_get_subject_name(x));
+		ok = X509_set_pubkey(x, pk) && X509_sign(x, pk, EVP_sha256()) &&
+		     PEM_write_X509(cf, x) && PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL);
+	}
+	if (cf)
+		fclose(cf);
+	if (kf)
+		fclose(kf);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+/* A blocking TLS client on port: with cert/key when given. NULL when the handshake failed
+ * (*fdp keeps the socket, for the caller to read what the server did). */
+static SSL *tls_client(SSL_CTX *ctx, uint16_t port, int *fdp)
+{
+	int fd = tcp_connect(port);
+	SSL *ssl = fd >= 0 ? SSL_new(ctx) : NULL;
+
+	*fdp = fd;
+	if (!ssl)
+		return NULL;
+	SSL_set_fd(ssl, fd);
+	if (SSL_connect(ssl) != 1) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return NULL;
+	}
+	return ssl;
+}
+
+/* Sends req and reads until the server's close_notify, EOF or timeout; returns the bytes. */
+static size_t tls_exchange(SSL *ssl, const char *req, char *out, size_t size)
+{
+	size_t n = 0, got;
+	struct timeval tv = { 2, 0 };
+
+	setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (SSL_write(ssl, req, (int)strlen(req)) <= 0)
+		return 0;
+	while (n + 1 < size && SSL_read_ex(ssl, out + n, size - n - 1, &got) == 1)
+		n += got;
+	out[n] = '\0';
+	ERR_clear_error();
+	return n;
+}
+
+static void test_tls(void)
+{
+	char cert[] = "/tmp/test_server_cert.XXXXXX", key[] = "/tmp/test_server_key.XXXXXX";
+	char ocert[] = "/tmp/test_server_ocert.XXXXXX", okey[] = "/tmp/test_server_okey.XXXXXX";
+	struct config cfg;
+	struct child c;
+	SSL_CTX *good = NULL, *bare = NULL, *other = NULL;
+	SSL *ssl;
+	char resp[16384];
+	bool eof;
+	int fd, answered, cancelled, left;
+	int64_t t0;
+
+	if (!T_OK(tls_make_cert("primgr", cert, key) && tls_make_cert("other", ocert, okey),
+		  "TLS: test certificates made"))
+		goto done;
+	server_test_config(&cfg);
+	snprintf(cfg.tls_listen[0].host, sizeof(cfg.tls_listen[0].host), "127.0.0.1");
+	cfg.ntls_listen = 1;
+	snprintf(cfg.tls_cert_file, sizeof(cfg.tls_cert_file), "%s", cert);
+	snprintf(cfg.tls_key_file, sizeof(cfg.tls_key_file), "%s", key);
+	snprintf(cfg.tls_client_ca_file, sizeof(cfg.tls_client_ca_file), "%s", cert);
+	if (!child_spawn(&c, &cfg, false)) {
+		T_OK(false, "TLS server starts");
+		goto done;
+	}
+	T_OK(c.port[TLS4] != 0, "TLS: listens on tls_listen");
+	good = SSL_CTX_new(TLS_client_method());
+	bare = SSL_CTX_new(TLS_client_method());
+	other = SSL_CTX_new(TLS_client_method());
+	if (!good || !bare || !other || SSL_CTX_use_certificate_file(good, cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(good, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_certificate_file(other, ocert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(other, okey, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_load_verify_locations(good, cert, NULL) != 1) {
+		T_OK(false, "TLS: client contexts");
+		child_stop(&c, &answered, &cancelled, &left);
+		goto done;
+	}
+	SSL_CTX_set_verify(good, SSL_VERIFY_PEER, NULL);
+
+	/* keep-alive and pipelining over TLS, with the server's certificate verified */
+	ssl = tls_client(good, c.port[TLS4], &fd);
+	T_OK(ssl != NULL, "TLS: a client with a certificate from the CA completes the handshake");
+	if (ssl) {
+		tls_exchange(ssl, "GET /state HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\n"
+				  "GET /primary HTTP/1.1\r\nConnection: close\r\n\r\n",
+			     resp, sizeof(resp));
+		T_OK(strstr(resp, "\"state\":\"Primary\"") && strstr(resp, "{\"status\":\"ok\"}") &&
+			     strstr(resp, "{\"Primary\":\"node1\""),
+		     "TLS: three pipelined requests on one connection, three answers");
+		SSL_free(ssl);
+	}
+	close(fd);
+
+	/* no certificate, or one from another CA: the handshake fails (TLS 1.3 reports it on
+	 * the first read), nothing is answered */
+	ssl = tls_client(bare, c.port[TLS4], &fd);
+	T_OK(!ssl || tls_exchange(ssl, "GET /state HTTP/1.1\r\n\r\n", resp, sizeof(resp)) == 0,
+	     "TLS: a client without a certificate gets no answer");
+	SSL_free(ssl);
+	close(fd);
+	ssl = tls_client(other, c.port[TLS4], &fd);
+	T_OK(!ssl || tls_exchange(ssl, "GET /state HTTP/1.1\r\n\r\n", resp, sizeof(resp)) == 0,
+	     "TLS: a client certificate from another CA gets no answer");
+	SSL_free(ssl);
+	close(fd);
+
+	/* plain HTTP and garbage are closed at once; a silent client at client_timeout */
+	t0 = util_now_ms();
+	fd = tcp_connect(c.port[TLS4]);
+	send_str(fd, "GET /state HTTP/1.1\r\n\r\n");
+	read_until_eof(fd, resp, sizeof(resp), 2000, &eof);
+	T_OK(eof && !strstr(resp, "HTTP/1.1") && util_now_ms() - t0 < 250,
+	     "TLS: plain HTTP on the TLS port is closed at once, unanswered");
+	close(fd);
+	t0 = util_now_ms();
+	fd = tcp_connect(c.port[TLS4]);
+	{
+		/* a handshake record of 5 bytes that is no ClientHello (it holds a NUL: send) */
+		static const char junk[] = "\x16\x03\x01\x00\x05hello garbage";
+		(void)!send(fd, junk, sizeof(junk) - 1, MSG_NOSIGNAL);
+	}
+	read_until_eof(fd, resp, sizeof(resp), 2000, &eof);
+	if (!T_OK(eof && util_now_ms() - t0 < 250, "TLS: a garbage ClientHello is closed at once"))
+		printf("#   eof %d after %lld ms\n", eof, (long long)(util_now_ms() - t0));
+	close(fd);
+	t0 = util_now_ms();
+	fd = tcp_connect(c.port[TLS4]);
+	send_str(fd, "\x16\x03\x01"); /* a record header cut short */
+	read_until_eof(fd, resp, sizeof(resp), 2000, &eof);
+	T_OK(eof && util_now_ms() - t0 >= 250 && util_now_ms() - t0 < 1000,
+	     "TLS: a stalled handshake is cut at client_timeout");
+	close(fd);
+
+	T_EQ_INT(http_once(c.port[HTTP4], "GET /metrics HTTP/1.0\r\n\r\n", resp, sizeof(resp)), 200,
+		 "TLS: the plain listener still answers");
+	T_OK(strstr(resp, "primgr_tls_handshake_failures_total 5\n") != NULL,
+	     "TLS: the five failed handshakes are counted");
+	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0,
+		 "TLS server exits cleanly (no leak under ASan)");
+
+	/* the allowlist: 127.0.0.1 is outside 10.0.0.0/8 and ::1, on both kinds of listener;
+	 * the agent listeners are not under it */
+	server_test_config(&cfg);
+	snprintf(cfg.tls_listen[0].host, sizeof(cfg.tls_listen[0].host), "127.0.0.1");
+	cfg.ntls_listen = 1;
+	snprintf(cfg.tls_cert_file, sizeof(cfg.tls_cert_file), "%s", cert);
+	snprintf(cfg.tls_key_file, sizeof(cfg.tls_key_file), "%s", key);
+	cfg.nallow = 2;
+	T_OK(util_parse_cidr("10.0.0.0/8", &cfg.allow[0]) && util_parse_cidr("::1", &cfg.allow[1]),
+	     "allow: blocks parsed");
+	if (!child_spawn(&c, &cfg, false)) {
+		T_OK(false, "allowlist server starts");
+		goto done;
+	}
+	fd = tcp_connect(c.port[HTTP4]);
+	send_str(fd, "GET /health HTTP/1.0\r\n\r\n");
+	read_until_eof(fd, resp, sizeof(resp), 2000, &eof);
+	T_OK(eof && resp[0] == '\0', "allow: a client outside it is closed without an answer");
+	close(fd);
+	ssl = tls_client(bare, c.port[TLS4], &fd);
+	T_OK(ssl == NULL, "allow: ... on the TLS listener too (no handshake)");
+	SSL_free(ssl);
+	close(fd);
+	fd = tcp_connect(c.port[HTTP_ANY]);
+	send_str(fd, "GET /health HTTP/1.0\r\n\r\n");
+	read_until_eof(fd, resp, sizeof(resp), 2000, &eof);
+	T_OK(eof && resp[0] == '\0',
+	     "allow: an IPv4 client of the dual-stack listener is matched as IPv4 (outside)");
+	close(fd);
+	fd = tcp_connect_to("::1", c.port[HTTP_ANY]);
+	if (fd >= 0) {
+		send_str(fd, "GET /health HTTP/1.0\r\n\r\n");
+		read_until_eof(fd, resp, sizeof(resp), 2000, &eof);
+		T_EQ_INT(status_of(resp), 200, "allow: a client inside it (::1) is answered");
+		close(fd);
+	} else {
+		T_OK(true, "allow: a client inside it (::1) is answered # SKIP no IPv6 loopback");
+	}
+	agent_once(c.port[AGENT_PRIMARY], NULL, resp, sizeof(resp));
+	T_OK(strncmp(resp, "up", 2) == 0, "allow: agent listeners are not under it");
+	T_EQ_INT(child_stop(&c, &answered, &cancelled, &left), 0,
+		 "allowlist server exits cleanly");
+done:
+	SSL_CTX_free(good);
+	SSL_CTX_free(bare);
+	SSL_CTX_free(other);
+	unlink(cert);
+	unlink(key);
+	unlink(ocert);
+	unlink(okey);
+}
+
 int main(void)
 {
 	struct config cfg;
@@ -934,6 +1175,7 @@ int main(void)
 	printf("#   waiters answered %d, cancelled %d, left %d\n", answered, cancelled, left);
 
 	test_first_round();
+	test_tls();
 	test_cap();
 	test_emfile();
 	test_many_idle();

@@ -2,6 +2,7 @@
 #include "util.h"
 #include "t.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -250,6 +251,89 @@ static void test_hostport(void)
 	     "hostport: v6 host longer than the buffer is rejected");
 }
 
+/* [http] allow: which texts are address blocks, how they print, and which clients they hold. */
+static void test_cidr(void)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		const char *printed;
+	} parse[] = {
+	    {"10.0.0.0/8", true, "10.0.0.0/8"},
+	    {"192.0.2.7", true, "192.0.2.7"},
+	    {"192.0.2.7/32", true, "192.0.2.7"},
+	    {"0.0.0.0/0", true, "0.0.0.0/0"},
+	    {"::1", true, "::1"},
+	    {"2001:db8::/32", true, "2001:db8::/32"},
+	    {"::/0", true, "::/0"},
+	    {"fe80::1/128", true, "fe80::1"},
+	    {"10.1.0.0/8", false, NULL},    /* host bits past the prefix */
+	    {"10.0.0.1/31", false, NULL},
+	    {"2001:db8::1/64", false, NULL},
+	    {"10.0.0.0/33", false, NULL},
+	    {"::/129", false, NULL},
+	    {"10.0.0.0/", false, NULL},
+	    {"10.0.0.0/+8", false, NULL},
+	    {"10.0.0.0/ 8", false, NULL},
+	    {"10.0.0.0/8x", false, NULL},
+	    {"/8", false, NULL},
+	    {"", false, NULL},
+	    {"10.0.0", false, NULL},
+	    {"localhost", false, NULL},
+	    {"[::1]", false, NULL},
+	    {"1.2.3.4.5", false, NULL},
+	};
+	static const struct {
+		const char *block, *addr;
+		bool in;
+	} match[] = {
+	    {"10.0.0.0/8", "10.255.1.2", true},
+	    {"10.0.0.0/8", "11.0.0.1", false},
+	    {"192.0.2.7", "192.0.2.7", true},
+	    {"192.0.2.7", "192.0.2.8", false},
+	    {"192.0.2.0/25", "192.0.2.127", true},
+	    {"192.0.2.0/25", "192.0.2.128", false},
+	    {"172.16.0.0/12", "172.31.255.255", true},
+	    {"172.16.0.0/12", "172.32.0.0", false},
+	    {"0.0.0.0/0", "203.0.113.9", true},
+	    {"::1", "::1", true},
+	    {"::1", "::2", false},
+	    {"2001:db8::/33", "2001:db8:7fff::1", true},
+	    {"2001:db8::/33", "2001:db8:8000::1", false},
+	    {"::/0", "2001:db8::1", true},
+	    {"::/0", "127.0.0.1", false},      /* the families never mix */
+	    {"0.0.0.0/0", "::1", false},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(parse); i++) {
+		struct cidr c;
+		char name[96], out[64];
+		bool ok = util_parse_cidr(parse[i].in, &c);
+
+		snprintf(name, sizeof(name), "cidr \"%s\" %s", parse[i].in,
+		         parse[i].ok ? "parses" : "is rejected");
+		T_OK(ok == parse[i].ok, name);
+		if (ok && parse[i].ok) {
+			util_format_cidr(&c, out, sizeof(out));
+			T_EQ_STR(out, parse[i].printed, name);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(match); i++) {
+		struct cidr c;
+		uint8_t a[16];
+		int family = strchr(match[i].addr, ':') ? AF_INET6 : AF_INET;
+		char name[96];
+
+		snprintf(name, sizeof(name), "cidr %s %s %s", match[i].block,
+		         match[i].in ? "holds" : "does not hold", match[i].addr);
+		if (!T_OK(util_parse_cidr(match[i].block, &c) &&
+		              inet_pton(family, match[i].addr, a) == 1,
+		          name))
+			continue;
+		T_OK(util_cidr_match(&c, family, a) == match[i].in, name);
+	}
+}
+
 static void test_trim(void)
 {
 	static const struct {
@@ -468,6 +552,7 @@ int main(void)
 	test_ints();
 	test_bools();
 	test_hostport();
+	test_cidr();
 	test_trim();
 	test_strings();
 	test_fail();

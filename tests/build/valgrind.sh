@@ -2,7 +2,9 @@
 # shellcheck disable=SC2016,SC2034 # single-quoted strings are eval-ed; NODE_* are the harness's
 # primgr under valgrind memcheck (--leak-check=full --error-exitcode=99) on a real two-node
 # repmgr cluster: every HTTP endpoint and method, bad requests, keep-alive and pipelining,
-# both agent roles, ctl drain/ready, a SIGHUP reload, a database stop/start, a failover and
+# both agent roles, the TLS listener (mutual TLS, keep-alive, a client without a
+# certificate, plain HTTP and garbage on it, a certificate reload and a bad one) and the
+# allowlist, ctl drain/ready, a SIGHUP reload, a database stop/start, a failover and
 # a rejoin (so node1 runs as Primary, Down and Standby), then SIGTERM. Asserts: a clean exit,
 # no invalid reads/writes/frees, no uninitialised values, no definite leaks.
 # node2's primgr runs natively (a real peer); only processes started here are killed.
@@ -22,10 +24,33 @@ cluster_init 2 || bail_out "cluster_init 2"
 d1=$(node_dir 1)
 VG_LOG=$d1/valgrind.log
 
+# node1's TLS listener: a CA, a server certificate for 127.0.0.1, a client certificate,
+# and a second server certificate for the reload.
+T=$CT_DIR/tls
+mkdir -p "$T"
+tls_make() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=vg ca" -keyout "$T/ca.key" -out "$T/ca.crt" || return 1
+	for n in server server2 client; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$n" \
+			-keyout "$T/$n.key" -out "$T/$n.csr" &&
+			echo "subjectAltName=IP:127.0.0.1" >"$T/$n.ext" &&
+			openssl x509 -req -in "$T/$n.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" \
+				-CAcreateserial -days 2 -extfile "$T/$n.ext" -out "$T/$n.crt" || return 1
+	done
+	cp "$T/server.crt" "$T/live.crt" && cp "$T/server.key" "$T/live.key"
+} >>"$CT_DIR/commands.log" 2>&1
+tls_make || bail_out "openssl: test certificates"
+chown -R postgres:postgres "$T" 2>/dev/null
+TLS_PORT=$(ct_free_port)
+TLS_KEYS=("http.tls_listen=127.0.0.1:$TLS_PORT" "http.tls_cert_file=$T/live.crt"
+	"http.tls_key_file=$T/live.key" "http.tls_client_ca_file=$T/ca.crt"
+	"http.allow=127.0.0.1, ::1")
+
 # vg_start: node1's primgr under valgrind, as postgres; VG_JOB is our child (runuser or
 # valgrind), whose exit status is the daemon's; NODE_PRIMGR_PID[1] the daemon itself.
 vg_start() {
-	primgr_ini 1 consensus.peer_connect_timeout=1s log.level=debug
+	primgr_ini 1 consensus.peer_connect_timeout=1s log.level=debug "${TLS_KEYS[@]}"
 	rm -f "$d1/primgr.pid"
 	(
 		cd "$CT_DIR" || exit 1
@@ -69,6 +94,37 @@ is "$(raw 'POST /state HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello')" 1 "a reques
 is "$(curl -s --noproxy '*' -m 20 -w '%{http_code}/%{num_connects} ' -o /dev/null "$url/state" \
 	-o /dev/null "$url/primary" -o /dev/null "$url/realPrimary" -o /dev/null "$url/cluster")" \
 	"200/1 200/0 200/0 200/0 " "keep-alive: four requests on one connection"
+# TLS: mutual TLS with keep-alive, a client without a certificate, plain HTTP, garbage and
+# a stalled handshake on the TLS port, a client outside the allowlist
+turl=https://127.0.0.1:$TLS_PORT
+tc() { curl -s --noproxy '*' -m 20 --cacert "$T/ca.crt" "$@"; }
+is "$(tc --cert "$T/client.crt" --key "$T/client.key" -w '%{http_code}/%{num_connects} ' \
+	-o /dev/null "$turl/state" -o /dev/null "$turl/cluster" -o /dev/null "$turl/realPrimary" \
+	-o /dev/null "$turl/metrics")" "200/1 200/0 200/0 200/0 " "TLS: four requests on one connection"
+is "$(tc -o /dev/null -w '%{http_code}' "$turl/state")" 000 "TLS: no client certificate, no answer"
+tls_raw() {
+	timeout 15 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; printf "$2" >&3; cat <&3' \
+		_ "$TLS_PORT" "$1" 2>/dev/null | grep -a -c 'HTTP/1'
+}
+is "$(tls_raw 'GET /state HTTP/1.1\r\n\r\n') $(tls_raw '\x16\x03\x01\x00\x05garbage')" "0 0" \
+	"TLS: plain HTTP and garbage get no HTTP answer"
+( exec 3<>"/dev/tcp/127.0.0.1/$TLS_PORT" && printf '\x16\x03\x01\x02\x00\x01' >&3 && sleep 7 ) 2>/dev/null &
+CT_BG_PIDS+=("$!")
+is "$(curl -s --noproxy '*' -m 10 -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$url/health")" \
+	000 "allow: a client from 127.0.0.2 gets no answer"
+cp "$T/server2.crt" "$T/live.crt" && cp "$T/server2.key" "$T/live.key"
+kill -HUP "$(primgr_pid 1)"
+fp() { openssl x509 -noout -fingerprint -sha256 2>/dev/null; }
+served() {
+	timeout 20 openssl s_client -connect "127.0.0.1:$TLS_PORT" -cert "$T/client.crt" \
+		-key "$T/client.key" </dev/null 2>/dev/null | fp
+}
+is_eventually 60 "$(fp <"$T/server2.crt")" "TLS: SIGHUP loads the new certificate" served
+echo garbage >"$T/live.crt"
+kill -HUP "$(primgr_pid 1)"
+eventually 60 "TLS: a bad certificate file is refused" grep -q "reload refused.*tls_cert_file" "$d1/primgr.log"
+cp "$T/server2.crt" "$T/live.crt"
+
 # a client that sends half a head and waits: cut by client_timeout (5s default)
 ( exec 3<>"/dev/tcp/127.0.0.1/${NODE_HTTP[1]}" && printf 'GET /sta' >&3 && sleep 7 ) 2>/dev/null &
 slow=$!
@@ -81,7 +137,7 @@ ctl drain
 is_eventually 60 drain "primgr ctl drain -> agent drain ({ms} ms)" agent_get 1
 ctl ready
 is_eventually 60 "up ready" "primgr ctl ready -> agent up ready" agent_get 1
-primgr_ini 1 consensus.peer_connect_timeout=1s log.level=info replica.max_lag=40s
+primgr_ini 1 consensus.peer_connect_timeout=1s log.level=info replica.max_lag=40s "${TLS_KEYS[@]}"
 kill -HUP "$(primgr_pid 1)"
 eventually 60 "SIGHUP reload (logged the change)" grep -q max_lag "$d1/primgr.log"
 wait "$slow" 2>/dev/null
