@@ -402,12 +402,15 @@ static void test_resolve(struct ev_loop *loop, const struct config *cfg, const c
 	snprintf(ci, sizeof(ci), "host=db.slow.primgr.test port=%s dbname=postgres user=postgres", port);
 	pg = pg_new(loop, cfg, ci);
 	T_OK(probe_once(pg, &r, 5000) && r.p.ok, "resolve: a 400 ms lookup, then the probe is ok");
-	printf("# probe took %lld ms (pg_probe %lld ms), max loop gap %lld ms%s%s\n",
+	printf("# probe took %lld ms (pg_probe %lld ms), loop gaps: longest %lld ms, second %lld ms%s%s\n",
 	       (long long)(r.done_ms - r.start_ms), (long long)r.call_ms, (long long)r.tick.max_gap_ms,
-	       r.p.ok ? "" : ": ", r.p.error);
+	       (long long)r.tick.next_gap_ms, r.p.ok ? "" : ": ", r.p.error);
 	T_OK(r.done_ms - r.start_ms >= 350, "resolve: the probe waited for the lookup");
-	T_OK(r.tick.max_gap_ms < t_within(100) && r.call_ms < t_within(50),
-	     "resolve: the loop ticked during the lookup (pg_probe returned at once, max gap < 100 ms)");
+	/* a lookup blocking the loop stalls it 400 ms; one stall of a loaded machine (116 ms
+	 * seen in .ci/run) is not that */
+	T_OK(r.tick.next_gap_ms < t_within(100) && r.tick.max_gap_ms < t_within(250) &&
+	         r.call_ms < t_within(50),
+	     "resolve: the loop ticked during the lookup (pg_probe returned at once, gaps < 100 and 250 ms)");
 	pg_free(pg);
 	free(r.p.nodes);
 	memset(&r.p, 0, sizeof(r.p));
@@ -422,10 +425,11 @@ static void test_resolve(struct ev_loop *loop, const struct config *cfg, const c
 	       (long long)(r.done_ms - r.start_ms), (long long)r.tick.max_gap_ms);
 	T_OK(strstr(r.p.error, "timeout after 1s while looking up the database host name") != NULL,
 	     "resolve: the timeout names the lookup");
-	T_OK(r.done_ms - r.start_ms >= 950 && r.done_ms - r.start_ms <= 1300,
+	T_OK(r.done_ms - r.start_ms >= 950 && r.done_ms - r.start_ms <= 1000 + t_within(300),
 	     "resolve: failed within db_timeout + 300 ms");
-	T_OK(r.tick.max_gap_ms < t_within(100) && r.call_ms < t_within(50),
-	     "resolve: the loop ticked during the hung lookup");
+	T_OK(r.tick.next_gap_ms < t_within(100) && r.tick.max_gap_ms < t_within(250) &&
+	         r.call_ms < t_within(50),
+	     "resolve: the loop ticked during the hung lookup (gaps < 100 and 250 ms)");
 	sleep_loop(loop, 600); /* past the first backoff (500 ms) */
 	T_OK(probe_once(pg, &r, 2000) && !r.p.ok, "resolve: probe while the old lookup runs fails");
 	T_OK(strstr(r.p.error, "the last host name lookup has not ended yet") != NULL,
