@@ -594,136 +594,119 @@ static bool parse_addr(const char *s, bool agent, struct listen_addr *a, char *w
 	return true;
 }
 
-static bool parse_listen(const struct key *k, const char *v, struct config *cfg, char *why,
-                         size_t n)
+/* A list key: what its items are called in messages, how long one may be, and how one is
+ * parsed into slot i of the key's array (the loop has checked that slot i exists). */
+struct list_kind {
+	const char *one, *many;
+	size_t item_size;
+	bool (*item)(const struct key *k, const struct list_kind *kind, const char *item,
+	             struct config *cfg, int i, char *why, size_t n);
+};
+
+static bool listen_item(const struct key *k, const struct list_kind *kind, const char *item,
+                        struct config *cfg, int i, char *why, size_t n)
 {
 	struct listen_addr *arr = key_field(k, cfg);
-	int *count = key_count(k, cfg);
-	char item[512];
-	bool fit;
+	(void)kind;
 
-	*count = 0;
-	if (v[0] == '\0')
-		return true;
-	while (list_next(&v, item, sizeof(item), &fit)) {
-		if (!fit || item[0] == '\0') {
-			snprintf(why, n, fit ? "empty address in the list" : "address too long");
-			return false;
-		}
-		if (*count == CONFIG_MAX_LISTEN) {
-			snprintf(why, n, "too many addresses (at most %d)", CONFIG_MAX_LISTEN);
-			return false;
-		}
-		if (!parse_addr(item, k->type == KEY_AGENT_LISTEN, &arr[*count], why, n))
-			return false;
-		(*count)++;
-	}
-	return true;
+	return parse_addr(item, k->type == KEY_AGENT_LISTEN, &arr[i], why, n);
 }
 
-static bool parse_cidrs(const struct key *k, const char *v, struct config *cfg, char *why,
-                        size_t n)
+static bool cidr_item(const struct key *k, const struct list_kind *kind, const char *item,
+                      struct config *cfg, int i, char *why, size_t n)
 {
 	struct cidr *arr = key_field(k, cfg);
-	int *count = key_count(k, cfg);
-	char item[80], q[80];
-	bool fit;
+	char q[80];
+	(void)kind;
 
-	*count = 0;
-	if (v[0] == '\0')
+	if (util_parse_cidr(item, &arr[i]))
 		return true;
-	while (list_next(&v, item, sizeof(item), &fit)) {
-		if (!fit || item[0] == '\0') {
-			snprintf(why, n, fit ? "empty address in the list" : "address too long");
-			return false;
-		}
-		if (*count == CONFIG_MAX_ALLOW) {
-			snprintf(why, n, "too many addresses (at most %d)", CONFIG_MAX_ALLOW);
-			return false;
-		}
-		if (!util_parse_cidr(item, &arr[*count])) {
-			snprintf(why, n,
-			         "invalid address %s (expected an IPv4 or IPv6 address, or a CIDR "
-			         "block without host bits such as 10.0.0.0/8 or 2001:db8::/32)",
+	snprintf(why, n,
+	         "invalid address %s (expected an IPv4 or IPv6 address, or a CIDR block without "
+	         "host bits such as 10.0.0.0/8 or 2001:db8::/32)",
+	         quote(item, q, sizeof(q)));
+	return false;
+}
+
+static bool name_item(const struct key *k, const struct list_kind *kind, const char *item,
+                      struct config *cfg, int i, char *why, size_t n)
+{
+	char(*arr)[CONFIG_NAME_MAX] = key_field(k, cfg);
+	char q[80];
+
+	for (int j = 0; j < i; j++) {
+		if (strcmp(arr[j], item) == 0) {
+			snprintf(why, n, "%s %s listed twice", kind->one,
 			         quote(item, q, sizeof(q)));
 			return false;
 		}
-		(*count)++;
 	}
+	memcpy(arr[i], item, strlen(item) + 1);
 	return true;
 }
 
-static bool parse_locations(const struct key *k, const char *v, struct config *cfg, char *why,
-                            size_t n)
+static bool replace_item(const struct key *k, const struct list_kind *kind, const char *item,
+                         struct config *cfg, int i, char *why, size_t n)
 {
-	char(*arr)[CONFIG_NAME_MAX] = key_field(k, cfg);
+	struct name_replace *arr = key_field(k, cfg);
+	char q[80];
+	(void)kind;
+
+	if (strlen(item) != 3 || item[1] != ':' || !isgraph((unsigned char)item[0]) ||
+	    !isgraph((unsigned char)item[2])) {
+		snprintf(why, n,
+		         "invalid replacement %s (expected from:to, two characters, e.g. -:_)",
+		         quote(item, q, sizeof(q)));
+		return false;
+	}
+	for (int j = 0; j < i; j++) {
+		if (arr[j].from == item[0]) {
+			snprintf(why, n, "'%c' is replaced twice", item[0]);
+			return false;
+		}
+	}
+	arr[i].from = item[0];
+	arr[i].to = item[2];
+	return true;
+}
+
+static const struct list_kind listen_list = {"address", "addresses", 512, listen_item};
+static const struct list_kind cidr_list = {"address", "addresses", 80, cidr_item};
+static const struct list_kind location_list = {"location", "locations", CONFIG_NAME_MAX,
+                                               name_item};
+static const struct list_kind node_name_list = {"node name", "node names", CONFIG_NAME_MAX,
+                                                name_item};
+static const struct list_kind replace_list = {"replacement", "replacements", 16, replace_item};
+
+/* Parses a comma-separated list key into its array of at most max items. An empty value is
+ * the empty list; an empty item, an item that does not fit, one too many, or an item its
+ * kind refuses is an error. */
+static bool parse_list(const struct key *k, const char *v, struct config *cfg,
+                       const struct list_kind *kind, int max, char *why, size_t n)
+{
 	int *count = key_count(k, cfg);
-	int max = (int)(k->size / CONFIG_NAME_MAX);
-	const char *what = strcmp(k->name, "locations") == 0 ? "location" : "node name";
-	char item[CONFIG_NAME_MAX], q[80];
+	char item[512];
+	size_t size = kind->item_size < sizeof(item) ? kind->item_size : sizeof(item);
 	bool fit;
 
 	*count = 0;
 	if (v[0] == '\0')
 		return true;
-	while (list_next(&v, item, sizeof(item), &fit)) {
+	while (list_next(&v, item, size, &fit)) {
 		if (!fit) {
-			snprintf(why, n, "%s too long (at most %d bytes)", what,
-			         CONFIG_NAME_MAX - 1);
+			snprintf(why, n, "%s too long (at most %zu bytes)", kind->one, size - 1);
 			return false;
 		}
 		if (item[0] == '\0') {
-			snprintf(why, n, "empty %s in the list", what);
+			snprintf(why, n, "empty %s in the list", kind->one);
 			return false;
 		}
 		if (*count == max) {
-			snprintf(why, n, "too many %ss (at most %d)", what, max);
+			snprintf(why, n, "too many %s (at most %d)", kind->many, max);
 			return false;
 		}
-		for (int i = 0; i < *count; i++) {
-			if (strcmp(arr[i], item) == 0) {
-				snprintf(why, n, "%s %s listed twice", what,
-				         quote(item, q, sizeof(q)));
-				return false;
-			}
-		}
-		memcpy(arr[(*count)++], item, strlen(item) + 1);
-	}
-	return true;
-}
-
-static bool parse_replace(const struct key *k, const char *v, struct config *cfg, char *why,
-                          size_t n)
-{
-	struct name_replace *arr = key_field(k, cfg);
-	int *count = key_count(k, cfg);
-	char item[16], q[80];
-	bool fit;
-
-	*count = 0;
-	if (v[0] == '\0')
-		return true;
-	while (list_next(&v, item, sizeof(item), &fit)) {
-		if (!fit || strlen(item) != 3 || item[1] != ':' ||
-		    !isgraph((unsigned char)item[0]) || !isgraph((unsigned char)item[2])) {
-			snprintf(why, n,
-			         "invalid replacement %s (expected from:to, two characters, "
-			         "e.g. -:_)",
-			         quote(fit ? item : "...", q, sizeof(q)));
+		if (!kind->item(k, kind, item, cfg, *count, why, n))
 			return false;
-		}
-		if (*count == CONFIG_MAX_REPLACE) {
-			snprintf(why, n, "too many replacements (at most %d)", CONFIG_MAX_REPLACE);
-			return false;
-		}
-		for (int i = 0; i < *count; i++) {
-			if (arr[i].from == item[0]) {
-				snprintf(why, n, "'%c' is replaced twice", item[0]);
-				return false;
-			}
-		}
-		arr[*count].from = item[0];
-		arr[*count].to = item[2];
 		(*count)++;
 	}
 	return true;
@@ -767,13 +750,16 @@ static bool parse_value(const struct key *k, const char *v, struct config *cfg, 
 	}
 	case KEY_LISTEN:
 	case KEY_AGENT_LISTEN:
-		return parse_listen(k, v, cfg, why, n);
+		return parse_list(k, v, cfg, &listen_list, CONFIG_MAX_LISTEN, why, n);
 	case KEY_CIDRS:
-		return parse_cidrs(k, v, cfg, why, n);
+		return parse_list(k, v, cfg, &cidr_list, CONFIG_MAX_ALLOW, why, n);
 	case KEY_LOCATIONS:
-		return parse_locations(k, v, cfg, why, n);
+		return parse_list(k, v, cfg,
+		                  strcmp(k->name, "locations") == 0 ? &location_list
+		                                                    : &node_name_list,
+		                  (int)(k->size / CONFIG_NAME_MAX), why, n);
 	case KEY_REPLACE:
-		return parse_replace(k, v, cfg, why, n);
+		return parse_list(k, v, cfg, &replace_list, CONFIG_MAX_REPLACE, why, n);
 	}
 	return false;
 }

@@ -508,6 +508,48 @@ static void test_long_lines(void)
 	free(text);
 }
 
+/* Every list key goes through one loop: its messages name the key's own items. */
+static void test_lists(void)
+{
+	static const struct {
+		const char *ini, *err;
+	} cases[] = {
+	    {"[consensus]\nname_replace = -:_,a:b,c:d,e:f,g:h,i:j,k:l,m:n,o:p\n",
+	     ":2: [consensus] name_replace: too many replacements (at most 8)"},
+	    {"[consensus]\nname_replace = -:_,,a:b\n",
+	     ":2: [consensus] name_replace: empty replacement in the list"},
+	    {"[consensus]\nname_replace = -:_, -:. \n",
+	     ":2: [consensus] name_replace: '-' is replaced twice"},
+	    {"[consensus]\nname_replace = -:_,0123456789abcdef\n",
+	     ":2: [consensus] name_replace: replacement too long (at most 15 bytes)"},
+	    {"[consensus]\nlegacy_peers = node1, node2, node1\n",
+	     ":2: [consensus] legacy_peers: node name \"node1\" listed twice"},
+	    {"[consensus]\nscope = list\nlocations = dc1,\n",
+	     ":3: [consensus] locations: empty location in the list"},
+	    {"[http]\nallow = 10.0.0.0/8, 10.0.0.1/8\n",
+	     ":2: [http] allow: invalid address \"10.0.0.1/8\" (expected an IPv4 or IPv6 address, "
+	     "or a CIDR block without host bits such as 10.0.0.0/8 or 2001:db8::/32)"},
+	    {"[http]\nallow = 127.0.0.1,,::1\n", ":2: [http] allow: empty address in the list"},
+	    {"[agent]\nlisten = *:1/primary,*:2/primary,*:3/primary,*:4/primary,*:5/primary,"
+	     "*:6/primary,*:7/primary,*:8/primary,*:9/primary,*:10/primary,*:11/primary,"
+	     "*:12/primary,*:13/primary,*:14/primary,*:15/primary,*:16/primary,*:17/primary\n",
+	     ":2: [agent] listen: too many addresses (at most 16)"},
+	};
+	char name[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct config cfg;
+		char err[1024] = "", want[PATH_MAX + 512];
+		const char *path = write_tmp("list.ini", cases[i].ini, strlen(cases[i].ini));
+
+		snprintf(want, sizeof(want), "%s%s", path, cases[i].err);
+		snprintf(name, sizeof(name), "list case %zu is rejected", i);
+		T_OK(!config_load(path, &cfg, err, sizeof(err)), name);
+		snprintf(name, sizeof(name), "list case %zu: exact error text", i);
+		T_EQ_STR(err, want, name);
+	}
+}
+
 static void test_file_errors(void)
 {
 	struct config cfg;
@@ -938,6 +980,7 @@ int main(void)
 	test_quote_edges();
 	test_round_trips();
 	test_long_lines();
+	test_lists();
 	test_file_errors();
 	test_validate_struct();
 	test_format_listen();
