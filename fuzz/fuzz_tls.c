@@ -15,57 +15,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
+#include "../tests/selfsigned.h"
 #include "fuzz.h"
 #include "tls.h"
 
 static struct ssl_ctx_st *ctx;
 
-/* A P-256 key (OpenSSL 1.1.1 and 3 alike; EVP_EC_gen is 3 only). */
-static EVP_PKEY *ec_key_new(void)
-{
-	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
-	EVP_PKEY *pk = NULL;
-
-	if (!kc || EVP_PKEY_keygen_init(kc) != 1 ||
-	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) != 1 ||
-	    EVP_PKEY_keygen(kc, &pk) != 1)
-		pk = NULL;
-	EVP_PKEY_CTX_free(kc);
-	return pk;
-}
-
 /* A self-signed P-256 certificate and key, written to fresh files named in cfg. */
 static void make_files(struct config *cfg)
 {
 	char cert[] = "/tmp/fuzz_tls_cert.XXXXXX", key[] = "/tmp/fuzz_tls_key.XXXXXX";
-	int cfd = mkstemp(cert), kfd = mkstemp(key);
-	EVP_PKEY *pk = ec_key_new();
-	X509 *x = X509_new();
-	FILE *cf, *kf;
 
-	if (cfd < 0 || kfd < 0 || !pk || !x)
+	if (!selfsigned_write("fuzz", cert, key))
 		abort();
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"fuzz", -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	if (!X509_set_pubkey(x, pk) || !X509_sign(x, pk, EVP_sha256()))
-		abort();
-	cf = fdopen(cfd, "w");
-	kf = fdopen(kfd, "w");
-	if (!cf || !kf || !PEM_write_X509(cf, x) || !PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL))
-		abort();
-	fclose(cf);
-	fclose(kf);
-	X509_free(x);
-	EVP_PKEY_free(pk);
 	strcpy(cfg->tls_cert_file, cert);
 	strcpy(cfg->tls_key_file, key);
 	strcpy(cfg->tls_client_ca_file, cert); /* client certificates required */

@@ -20,11 +20,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "agent.h"
 #include "http.h"
@@ -34,6 +30,7 @@
 #include "server.h"
 #include "state.h"
 #include "helpers.h"
+#include "selfsigned.h"
 #include "t.h"
 
 enum { HTTP4, HTTP_ANY, AGENT_PRIMARY, AGENT_REPLICA, AGENT_SEND, TLS4, NPORTS };
@@ -917,49 +914,6 @@ static void hold_for_transcripts(void)
 
 /* ---- TLS listeners and the allowlist ---- */
 
-/* A P-256 key (OpenSSL 1.1.1 and 3 alike; EVP_EC_gen is 3 only). */
-static EVP_PKEY *ec_key_new(void)
-{
-	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
-	EVP_PKEY *pk = NULL;
-
-	if (!kc || EVP_PKEY_keygen_init(kc) != 1 ||
-	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) != 1 ||
-	    EVP_PKEY_keygen(kc, &pk) != 1)
-		pk = NULL;
-	EVP_PKEY_CTX_free(kc);
-	return pk;
-}
-
-/* A self-signed P-256 certificate for 127.0.0.1 and its key, in files named into cert and
- * key (it is its own CA: a client showing it passes tls_client_ca_file = cert). */
-static bool tls_make_cert(const char *cn, char *cert, char *key)
-{
-	int cfd = mkstemp(cert), kfd = mkstemp(key);
-	EVP_PKEY *pk = ec_key_new();
-	X509 *x = X509_new();
-	FILE *cf = cfd >= 0 ? fdopen(cfd, "w") : NULL, *kf = kfd >= 0 ? fdopen(kfd, "w") : NULL;
-	bool ok = pk && x && cf && kf;
-
-	if (ok) {
-		ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-		X509_gmtime_adj(X509_getm_notBefore(x), -60);
-		X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-		X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-					   (const unsigned char *)cn, -1, -1, 0);
-		X509_set_issuer_name(x, X509_get_subject_name(x));
-		ok = X509_set_pubkey(x, pk) && X509_sign(x, pk, EVP_sha256()) &&
-		     PEM_write_X509(cf, x) && PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL);
-	}
-	if (cf)
-		fclose(cf);
-	if (kf)
-		fclose(kf);
-	X509_free(x);
-	EVP_PKEY_free(pk);
-	return ok;
-}
-
 /* A blocking TLS client on port: with cert/key when given. NULL when the handshake failed
  * (*fdp keeps the socket, for the caller to read what the server did). */
 static SSL *tls_client(SSL_CTX *ctx, uint16_t port, int *fdp)
@@ -1008,7 +962,7 @@ static void test_tls(void)
 	int fd, answered, cancelled, left;
 	int64_t t0;
 
-	if (!T_OK(tls_make_cert("primgr", cert, key) && tls_make_cert("other", ocert, okey),
+	if (!T_OK(selfsigned_write("primgr", cert, key) && selfsigned_write("other", ocert, okey),
 		  "TLS: test certificates made"))
 		goto done;
 	server_test_config(&cfg);

@@ -23,11 +23,13 @@ fi
 # A target below `all` in a fresh build tree (bench/run.sh makes src/primgr alone):
 # BUILT_SOURCES are made for all/check/install only, so the generated header must be a
 # prerequisite of its object.
-tarball=$(ls -t "$builddir"/primgr-*.tar.xz 2>/dev/null | head -1)
+version=$(sed -n 's/^PACKAGE_VERSION = //p' "$builddir/Makefile")
+tarball=$builddir/primgr-$version.tar.xz
 fresh=$(mktemp -d)
 trap 'rm -f "$log"; rm -rf "$fresh"' EXIT
-if [ -n "$tarball" ] && tar -xf "$tarball" -C "$fresh" && mkdir "$fresh/build" &&
-	(cd "$fresh/build" && ../primgr-*/configure >"$log" 2>&1 && make src/ui.o >>"$log" 2>&1); then
+if tar -xf "$tarball" -C "$fresh" && mkdir "$fresh/build" &&
+	(cd "$fresh/build" && "../primgr-$version/configure" >"$log" 2>&1 &&
+		make src/ui.o >>"$log" 2>&1); then
 	echo "ok 2 - a fresh VPATH build makes src/ui.o alone (the /ui page is generated first)"
 else
 	echo "not ok 2 - a fresh VPATH build makes src/ui.o alone (the /ui page is generated first)"

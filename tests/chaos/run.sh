@@ -50,7 +50,7 @@
 # CHAOS_PRIMGR_INI="section.key=value ..." adds primgr.ini keys (e.g. log.level=debug).
 # The run's timeline (tests/chaos/plot.sh: every node's verdict, every row where it landed,
 # the faults) is drawn into --plot PNG, by default chaos-SEED.png in the current directory.
-# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
+# shellcheck source-path=SCRIPTDIR disable=SC2016
 # (SC2016: the single-quoted strings given to eval expand when evaluated, on purpose)
 
 usage() {
@@ -85,13 +85,8 @@ fi
 PLOT=${PLOT:-chaos-$SEED.png}
 
 # primgr's own defaults (as in tests/integration/haproxy.sh): the outages are what users get.
-CT_REFRESH=${CT_REFRESH:-1s}
-CT_DB_TIMEOUT=${CT_DB_TIMEOUT:-2s}
-CT_STALE_AFTER=${CT_STALE_AFTER:-5s}
-CT_PEER_TIMEOUT=${CT_PEER_TIMEOUT:-500ms}
-. "$(dirname "$0")/../lib/cluster.sh"
-# shellcheck source=../lib/haproxy.sh
-. "$(dirname "$0")/../lib/haproxy.sh"
+# shellcheck source=../lib/shipped.sh
+. "$(dirname "$0")/../lib/shipped.sh"
 
 # --- the plan, drawn from the seed before anything else uses $RANDOM ---------------------------
 FAULTS=(failover splitbrain rejoin dbkill primgrkill blackhole)

@@ -13,15 +13,10 @@
 #   [2] failover node1 -> node2                [3] split brain: node1 starts as a primary
 # Watched for the whole window (every ~200 ms, not sampled once): no server that is not the
 # Primary is ever UP in pg_write, and no row lands on a node primgr did not call Primary.
-# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
+# shellcheck source-path=SCRIPTDIR disable=SC2016
 
-CT_REFRESH=${CT_REFRESH:-1s}
-CT_DB_TIMEOUT=${CT_DB_TIMEOUT:-2s}
-CT_STALE_AFTER=${CT_STALE_AFTER:-5s}
-CT_PEER_TIMEOUT=${CT_PEER_TIMEOUT:-500ms}
-. "$(dirname "$0")/../lib/cluster.sh"
-# shellcheck source=../lib/haproxy.sh
-. "$(dirname "$0")/../lib/haproxy.sh"
+# shellcheck source=../lib/shipped.sh
+. "$(dirname "$0")/../lib/shipped.sh"
 
 cluster_require cc
 ha_require

@@ -11,9 +11,8 @@
 cluster_require cc
 primgr_require
 
-ms() { awk -v t="$1" 'BEGIN { u = t; sub(/[a-z]+$/, "", u); f = (t ~ /ms$/) ? 1 : 1000; print u * f }'; }
-DB_TIMEOUT_MS=$(ms "$CT_DB_TIMEOUT")
-REFRESH_MS=$(ms "$CT_REFRESH")
+DB_TIMEOUT_MS=$(duration_ms "$CT_DB_TIMEOUT")
+REFRESH_MS=$(duration_ms "$CT_REFRESH")
 SLACK_MS=300      # a poll every 100 ms plus curl start-up on a loaded 2-core machine
 
 state_of() { http_code "$1" /state; }

@@ -9,18 +9,13 @@
 # A writer (tests/lib/pgwriter.c) inserts numbered rows through the write frontend, one new
 # connection per row, from [1] to the end; each row records the port of the node that
 # committed it.
-# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
+# shellcheck source-path=SCRIPTDIR disable=SC2016
 # (SC2016: the single-quoted strings given to eval expand when evaluated, on purpose)
 
 # primgr's own defaults (DESIGN.md, the INI reference), so the failover figure is what a user
 # gets; the harness's shorter test values would flatter it.
-CT_REFRESH=${CT_REFRESH:-1s}
-CT_DB_TIMEOUT=${CT_DB_TIMEOUT:-2s}
-CT_STALE_AFTER=${CT_STALE_AFTER:-5s}
-CT_PEER_TIMEOUT=${CT_PEER_TIMEOUT:-500ms}
-. "$(dirname "$0")/../lib/cluster.sh"
-# shellcheck source=../lib/haproxy.sh
-. "$(dirname "$0")/../lib/haproxy.sh"
+# shellcheck source=../lib/shipped.sh
+. "$(dirname "$0")/../lib/shipped.sh"
 
 # Short replica limits so that [5] takes seconds: full weight up to 1 s of lag, min_weight at
 # 4 s, down #lag after 2 s above 4 s.

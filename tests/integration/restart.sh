@@ -9,14 +9,9 @@
 #   [3] a primgr that stays dead takes node1 out within the documented bound (2 s + checks)
 #   [4] an operator's `set server ... state maint` on haproxy stays MAINT for 10 s
 #   [5] primgr ctl maint, then ready: haproxy returns the server to READY
-# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
-CT_REFRESH=${CT_REFRESH:-1s}
-CT_DB_TIMEOUT=${CT_DB_TIMEOUT:-2s}
-CT_STALE_AFTER=${CT_STALE_AFTER:-5s}
-CT_PEER_TIMEOUT=${CT_PEER_TIMEOUT:-500ms}
-. "$(dirname "$0")/../lib/cluster.sh"
-# shellcheck source=../lib/haproxy.sh
-. "$(dirname "$0")/../lib/haproxy.sh"
+# shellcheck source-path=SCRIPTDIR disable=SC2016
+# shellcheck source=../lib/shipped.sh
+. "$(dirname "$0")/../lib/shipped.sh"
 # shellcheck source=../lib/restarts.sh
 . "$(dirname "$0")/../lib/restarts.sh"
 

@@ -30,14 +30,9 @@
 # SIGKILLed, which ends every process in it, and its cgroups are removed.
 # Skipped (a failure under CI=true) when not root, without systemd/unshare/nsenter, or when
 # the kernel refuses the namespaces.
-# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
-CT_REFRESH=${CT_REFRESH:-1s}
-CT_DB_TIMEOUT=${CT_DB_TIMEOUT:-2s}
-CT_STALE_AFTER=${CT_STALE_AFTER:-5s}
-CT_PEER_TIMEOUT=${CT_PEER_TIMEOUT:-500ms}
-. "$(dirname "$0")/../lib/cluster.sh"
-# shellcheck source=../lib/haproxy.sh
-. "$(dirname "$0")/../lib/haproxy.sh"
+# shellcheck source-path=SCRIPTDIR disable=SC2016
+# shellcheck source=../lib/shipped.sh
+. "$(dirname "$0")/../lib/shipped.sh"
 # shellcheck source=../lib/restarts.sh
 . "$(dirname "$0")/../lib/restarts.sh"
 

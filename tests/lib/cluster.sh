@@ -179,6 +179,9 @@ now_ms() {
 	echo $((t / 1000))
 }
 
+# duration_ms D: a duration as primgr's INI writes it (500ms, 2s, 1.5s) in milliseconds.
+duration_ms() { awk -v t="$1" 'BEGIN { u = t; sub(/[a-z]+$/, "", u); f = (t ~ /ms$/) ? 1 : 1000; print u * f }'; }
+
 # wait_for TIMEOUT_S CMD...: runs CMD every 100 ms until it succeeds (0) or TIMEOUT_S
 # seconds (may be fractional, e.g. 2.5) pass (1). WAIT_MS is set to the time it took.
 # TIMEOUT_S is multiplied by CT_TIMEOUT_SCALE: PRIMGR_TEST_TIMEOUT_SCALE, else 3 under

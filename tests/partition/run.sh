@@ -56,7 +56,7 @@
 # (tests/chaos/plot.sh: every node's verdict as the hub and the node's own poller saw it,
 # every row where it landed, the faults) is drawn into --plot PNG, by default
 # partition-SEED.png in the current directory.
-# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh disable=SC2016
+# shellcheck source-path=SCRIPTDIR disable=SC2016
 # (SC2016: the single-quoted strings given to eval expand when evaluated, on purpose)
 
 usage() {
@@ -105,18 +105,12 @@ else
 fi
 
 # primgr's own defaults (as tests/chaos/run.sh): the outages are what users get.
-CT_REFRESH=${CT_REFRESH:-1s}
-CT_DB_TIMEOUT=${CT_DB_TIMEOUT:-2s}
-CT_STALE_AFTER=${CT_STALE_AFTER:-5s}
-CT_PEER_TIMEOUT=${CT_PEER_TIMEOUT:-500ms}
-ms_of() { awk -v d="$1" 'BEGIN { n = d + 0; if (d ~ /ms$/) print n; else print n * 1000 }'; }
-DETECT_BOUND_MS=$(($(ms_of "$CT_REFRESH") + $(ms_of "$CT_PEER_TIMEOUT")))
-REFRESH_MS=$(ms_of "$CT_REFRESH")
-PEER_TIMEOUT_MS=$(ms_of "$CT_PEER_TIMEOUT")
+# shellcheck source=../lib/shipped.sh
+. "$(dirname "$0")/../lib/shipped.sh"
+DETECT_BOUND_MS=$(($(duration_ms "$CT_REFRESH") + $(duration_ms "$CT_PEER_TIMEOUT")))
+REFRESH_MS=$(duration_ms "$CT_REFRESH")
+PEER_TIMEOUT_MS=$(duration_ms "$CT_PEER_TIMEOUT")
 
-. "$(dirname "$0")/../lib/cluster.sh"
-# shellcheck source=../lib/haproxy.sh
-. "$(dirname "$0")/../lib/haproxy.sh"
 # shellcheck source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
 
