@@ -676,7 +676,8 @@ static const struct list_kind location_list = {"location", "locations", CONFIG_N
                                                name_item};
 static const struct list_kind node_name_list = {"node name", "node names", CONFIG_NAME_MAX,
                                                 name_item};
-static const struct list_kind replace_list = {"replacement", "replacements", 16, replace_item};
+/* a long replacement reaches replace_item, which says what one looks like */
+static const struct list_kind replace_list = {"replacement", "replacements", 512, replace_item};
 
 /* Parses a comma-separated list key into its array of at most max items. An empty value is
  * the empty list; an empty item, an item that does not fit, one too many, or an item its

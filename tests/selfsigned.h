@@ -4,7 +4,7 @@
  *                                    cert and key being mkstemp(3) templates (rewritten with
  *                                    the names); valid from a minute ago for a day; it is its
  *                                    own CA, so a peer trusting cert accepts it. false on any
- *                                    failure. */
+ *                                    failure, with no file left. */
 #ifndef PRIMGR_TEST_SELFSIGNED_H
 #define PRIMGR_TEST_SELFSIGNED_H
 
@@ -50,14 +50,21 @@ __attribute__((unused)) static bool selfsigned_write(const char *cn, char *cert,
 		ok = X509_set_pubkey(x, pk) && X509_sign(x, pk, EVP_sha256()) &&
 		     PEM_write_X509(cf, x) && PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL);
 	}
+	/* PEM output is buffered: a write that failed shows at fclose */
 	if (cf)
-		fclose(cf);
+		ok = fclose(cf) == 0 && ok;
 	else if (cfd >= 0)
 		close(cfd);
 	if (kf)
-		fclose(kf);
+		ok = fclose(kf) == 0 && ok;
 	else if (kfd >= 0)
 		close(kfd);
+	if (!ok) {
+		if (cfd >= 0)
+			unlink(cert);
+		if (kfd >= 0)
+			unlink(key);
+	}
 	X509_free(x);
 	EVP_PKEY_free(pk);
 	return ok;

@@ -521,7 +521,8 @@ static void test_lists(void)
 	    {"[consensus]\nname_replace = -:_, -:. \n",
 	     ":2: [consensus] name_replace: '-' is replaced twice"},
 	    {"[consensus]\nname_replace = -:_,0123456789abcdef\n",
-	     ":2: [consensus] name_replace: replacement too long (at most 15 bytes)"},
+	     ":2: [consensus] name_replace: invalid replacement \"0123456789abcdef\" (expected "
+	     "from:to, two characters, e.g. -:_)"},
 	    {"[consensus]\nlegacy_peers = node1, node2, node1\n",
 	     ":2: [consensus] legacy_peers: node name \"node1\" listed twice"},
 	    {"[consensus]\nscope = list\nlocations = dc1,\n",
