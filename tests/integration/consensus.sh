@@ -15,14 +15,6 @@ DB_TIMEOUT_MS=$(duration_ms "$CT_DB_TIMEOUT")
 REFRESH_MS=$(duration_ms "$CT_REFRESH")
 SLACK_MS=300      # a poll every 100 ms plus curl start-up on a loaded 2-core machine
 
-state_of() { http_code "$1" /state; }
-states() {
-	local i out=
-	for i in "$@"; do out="$out $(state_of "$i")"; done
-	echo "${out# }"
-}
-# votes_quorum I: "votes quorum" from node I's /state.
-votes_quorum() { http_json "$1" /state '"\(.votes) \(.quorum)"'; }
 # all_say I... -- PATH JQ VALUE: every listed node answers PATH with JQ = VALUE.
 all_say() {
 	local nodes=() i

@@ -75,13 +75,6 @@ metric() {
 	curl -s --noproxy '*' -m 2 "http://127.0.0.1:${NODE_HTTP[$1]}/metrics" 2>/dev/null |
 		awk -v m="primgr_$2" '$1 == m { print $2 }'
 }
-state_of() { http_code "$1" /state; }
-states() {
-	local i out=
-	for i in "$@"; do out="$out $(state_of "$i")"; done
-	echo "${out# }"
-}
-votes_quorum() { http_json "$1" /state '"\(.votes) \(.quorum)"'; }
 
 # primgr_start_tls I [CERT] [KEY=VALUE...]: primgr on node I with its TLS listener (CERT's
 # certificate for both sides; default nodeI) and every peer asked at its https:// URL.

@@ -936,6 +936,16 @@ http_time_ms() {
 		awk '{ printf "%d", $1 * 1000 }'
 }
 
+# state_of I: the HTTP code of node I's /state; states I...: those codes, space-separated.
+state_of() { http_code "$1" /state; }
+states() {
+	local i out=
+	for i in "$@"; do out="$out $(state_of "$i")"; done
+	echo "${out# }"
+}
+# votes_quorum I: "votes quorum" from node I's /state.
+votes_quorum() { http_json "$1" /state '"\(.votes) \(.quorum)"'; }
+
 # http_latency SECONDS I...: the /state, /primary and /health answer times (ms, curl's time_total)
 # of the nodes over SECONDS, as "P95 MAX".
 # answers_fast "P95 MAX": answers that wait for nothing: most under 50 ms and none near a wait
