@@ -706,7 +706,8 @@ node_thaw() {
 }
 
 # failover_to J: the textbook manual failover. Immediate stop of the current primary,
-# `repmgr standby promote` on J, `standby follow` on every other running data node.
+# failover_catch_up (J first gets any WAL a sibling received and J did not), `repmgr standby
+# promote` on J, `standby follow` on every other running data node.
 # Sets FO_STOP_MS, FO_PROMOTE_MS, FO_FOLLOW_MS, FO_STOPPED_AT (now_ms when the old primary's
 # stop returned: it committed nothing after that), FO_PROMOTED_AT (now_ms when promote
 # returned) and prints them as TAP comments.
@@ -716,6 +717,7 @@ failover_to() {
 	node_stop "$old" immediate || return 1
 	t1=$(now_ms)
 	FO_STOPPED_AT=$t1
+	failover_catch_up "$j" "$old" || return 1
 	ct_run "node$j standby promote" "$REPMGR" -f "$(node_conf "$j")" standby promote || return 1
 	t2=$(now_ms)
 	FO_PROMOTED_AT=$t2
@@ -727,10 +729,9 @@ failover_to() {
 		node_running "$k" || continue
 		if ! ct_run "node$k standby follow" "$REPMGR" -f "$(node_conf "$k")" standby follow \
 			--upstream-node-id="$j"; then
-			# repmgrd promotes the most advanced standby; a test names its target, which on a
-			# loaded machine may have received less WAL than a sibling before the stop. That
-			# sibling cannot follow ("forked off ... before current recovery point"): it is
-			# rewound onto the new primary instead, as an operator would.
+			# failover_catch_up leaves no sibling ahead of J, so this is the last resort: a
+			# sibling that still cannot follow ("forked off ... before current recovery
+			# point") is rewound onto the new primary, as an operator would.
 			diag "node$k cannot follow node$j: node rejoin --force-rewind instead"
 			node_rejoin "$k" "$j" || return 1
 		fi
@@ -742,6 +743,54 @@ failover_to() {
 	FO_PROMOTE_MS=$((t2 - t1))
 	FO_FOLLOW_MS=$((t3 - t2))
 	diag "failover node$old -> node$j: stop ${FO_STOP_MS} ms, promote ${FO_PROMOTE_MS} ms, follow ${FO_FOLLOW_MS} ms, total $((t3 - t0)) ms"
+}
+
+# node_received_lsn I: the end of the WAL standby I holds (received or replayed), or nothing.
+node_received_lsn() {
+	node_psql "$1" "SELECT GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())" 2>/dev/null
+}
+
+# failover_catch_up J OLD: repmgrd promotes the most advanced standby; a test names its
+# target J, which on a loaded machine may have received less of OLD's WAL than a sibling
+# before OLD stopped. Promoting J then forks its timeline off before the sibling's recovery
+# point: the sibling cannot follow, and its rewind is not reliable either (a rejoin stayed in
+# walsender state "startup" for all of node_rejoin_timeout in one CI run). So J first streams
+# the missing WAL from the most advanced running sibling (cascading replication, without a
+# slot), then gets its own primary_conninfo and primary_slot_name back. Sets FO_CAUGHT_UP to
+# the sibling J caught up from (empty when none was ahead).
+failover_catch_up() {
+	local j=$1 old=$2 k best='' best_lsn lsn conninfo slot rc=0
+	FO_CAUGHT_UP=
+	best_lsn=$(node_received_lsn "$j")
+	[ -n "$best_lsn" ] || return 0
+	for k in $(data_nodes); do
+		[ "$k" = "$j" ] || [ "$k" = "$old" ] && continue
+		node_running "$k" || continue
+		lsn=$(node_received_lsn "$k")
+		[ -n "$lsn" ] || continue
+		[ "$(node_psql "$j" "SELECT '$lsn'::pg_lsn > '$best_lsn'::pg_lsn")" = t ] || continue
+		best=$k
+		best_lsn=$lsn
+	done
+	[ -n "$best" ] || return 0
+	diag "node$best holds WAL up to $best_lsn, node$j only up to $(node_received_lsn "$j"):" \
+		"node$j streams the rest from node$best before its promotion"
+	conninfo=$(node_psql "$j" "SHOW primary_conninfo") || return 1
+	slot=$(node_psql "$j" "SHOW primary_slot_name") || return 1
+	node_psql "$j" "ALTER SYSTEM SET primary_conninfo = 'host=$(node_host "$best") port=${NODE_PORT[$best]} user=repmgr application_name=${NODE_NAME[$j]}'" >/dev/null &&
+		node_psql "$j" "ALTER SYSTEM SET primary_slot_name = ''" >/dev/null &&
+		node_psql "$j" "SELECT pg_reload_conf()" >/dev/null || return 1
+	if ! wait_for 60 eval '[ "$(node_psql '"$j"' "SELECT pg_last_wal_receive_lsn() >= '"'$best_lsn'"'::pg_lsn")" = t ]'; then
+		diag "node$j did not receive up to $best_lsn from node$best within ${WAIT_MS} ms" \
+			"(it has $(node_received_lsn "$j"))"
+		rc=1
+	fi
+	node_psql "$j" "ALTER SYSTEM SET primary_conninfo = '${conninfo//\'/\'\'}'" >/dev/null &&
+		node_psql "$j" "ALTER SYSTEM SET primary_slot_name = '${slot//\'/\'\'}'" >/dev/null &&
+		node_psql "$j" "SELECT pg_reload_conf()" >/dev/null || return 1
+	[ "$rc" = 0 ] || return 1
+	FO_CAUGHT_UP=$best
+	diag "node$j caught up to $best_lsn from node$best in ${WAIT_MS} ms"
 }
 
 # start_as_primary I: split brain: the old primary starts again on its own data directory.
