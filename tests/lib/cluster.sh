@@ -26,6 +26,7 @@
 #   nodes      node_start I  node_stop I [fast|immediate]  node_pid I  node_running I  node_host I
 #              node_psql I SQL  node_psql_db I DB SQL  node_in_recovery I  node_timeline I
 #              node_freeze I  node_thaw I  failover_to J  start_as_primary I  node_rejoin I J
+#              node_received_lsn I  node_stream_from I CONNINFO SLOT  failover_catch_up J OLD
 #   primgr     primgr_start I [SECTION.KEY=VALUE]...  primgr_start_all  primgr_stop I
 #              primgr_restart I [...]  primgr_kill I SIG  primgr_pid I  primgr_running I
 #   clients    http_get I PATH ("CODE BODY")  http_code  http_body  http_is I PATH CODE
@@ -750,6 +751,14 @@ node_received_lsn() {
 	node_psql "$1" "SELECT GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())" 2>/dev/null
 }
 
+# node_stream_from I CONNINFO SLOT: standby I's primary_conninfo and primary_slot_name (by
+# ALTER SYSTEM, quoted), then a reload: PostgreSQL 15 restarts the walreceiver with them.
+node_stream_from() {
+	node_psql "$1" "ALTER SYSTEM SET primary_conninfo = '${2//\'/\'\'}'" >/dev/null &&
+		node_psql "$1" "ALTER SYSTEM SET primary_slot_name = '${3//\'/\'\'}'" >/dev/null &&
+		node_psql "$1" "SELECT pg_reload_conf()" >/dev/null
+}
+
 # failover_catch_up J OLD: repmgrd promotes the most advanced standby; a test names its
 # target J, which on a loaded machine may have received less of OLD's WAL than a sibling
 # before OLD stopped. Promoting J then forks its timeline off before the sibling's recovery
@@ -777,17 +786,14 @@ failover_catch_up() {
 		"node$j streams the rest from node$best before its promotion"
 	conninfo=$(node_psql "$j" "SHOW primary_conninfo") || return 1
 	slot=$(node_psql "$j" "SHOW primary_slot_name") || return 1
-	node_psql "$j" "ALTER SYSTEM SET primary_conninfo = 'host=$(node_host "$best") port=${NODE_PORT[$best]} user=repmgr application_name=${NODE_NAME[$j]}'" >/dev/null &&
-		node_psql "$j" "ALTER SYSTEM SET primary_slot_name = ''" >/dev/null &&
-		node_psql "$j" "SELECT pg_reload_conf()" >/dev/null || return 1
+	node_stream_from "$j" "host=$(node_host "$best") port=${NODE_PORT[$best]} user=repmgr application_name=${NODE_NAME[$j]}" '' ||
+		return 1
 	if ! wait_for 60 eval '[ "$(node_psql '"$j"' "SELECT pg_last_wal_receive_lsn() >= '"'$best_lsn'"'::pg_lsn")" = t ]'; then
 		diag "node$j did not receive up to $best_lsn from node$best within ${WAIT_MS} ms" \
 			"(it has $(node_received_lsn "$j"))"
 		rc=1
 	fi
-	node_psql "$j" "ALTER SYSTEM SET primary_conninfo = '${conninfo//\'/\'\'}'" >/dev/null &&
-		node_psql "$j" "ALTER SYSTEM SET primary_slot_name = '${slot//\'/\'\'}'" >/dev/null &&
-		node_psql "$j" "SELECT pg_reload_conf()" >/dev/null || return 1
+	node_stream_from "$j" "$conninfo" "$slot" || return 1
 	[ "$rc" = 0 ] || return 1
 	FO_CAUGHT_UP=$best
 	diag "node$j caught up to $best_lsn from node$best in ${WAIT_MS} ms"
